@@ -1,0 +1,37 @@
+// Secret masking: every string that leaves the engine (terminal, logs, timeline, reports,
+// error messages) goes through a Masker, which replaces known secret values with `***`
+// and hides the password of any URL (`postgres://user:***@host`).
+//
+// Thread-compatible: add() and mask() are called from the engine's one loop thread.
+#pragma once
+
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "base/value.h"
+
+namespace rb {
+
+class Masker {
+ public:
+  /// Registers a secret value. Values shorter than 3 bytes are ignored (masking "1" or
+  /// "a" everywhere would destroy the output and protect nothing); callers keep them
+  /// out of outputs instead.
+  void add(std::string_view secret);
+  bool empty() const { return secrets_.empty(); }
+
+  std::string mask(std::string_view text) const;
+  /// Masks every string (and object key) inside a JSON value.
+  Value mask_json(const Value& v) const;
+
+  static constexpr std::string_view kMask = "***";
+
+ private:
+  std::set<std::string, std::greater<>> secrets_;  // longest-first not guaranteed; see mask()
+};
+
+/// Replaces the password of URLs with userinfo (scheme://user:pass@host) by ***.
+std::string mask_url_passwords(std::string_view text);
+
+}  // namespace rb

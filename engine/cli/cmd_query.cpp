@@ -1,0 +1,189 @@
+// runs, status, timeline, note: reading (and annotating) the store.
+#include <fmt/format.h>
+
+#include "base/text.h"
+#include "cli/commands.h"
+#include "cli/driver.h"
+#include "report/console.h"
+
+namespace rb::cli {
+
+namespace {
+
+std::string duration_of(const journal::RunInfo& r) {
+  auto a = parse_time(r.started_at);
+  auto b = r.ended_at.empty() ? std::optional<WallTime>(std::chrono::system_clock::now()) : parse_time(r.ended_at);
+  if (!a || !b) return "?";
+  return format_duration_short(std::chrono::duration_cast<Millis>(*b - *a));
+}
+
+// RTO measured: incident start -> run.ended (or now).
+std::optional<Millis> rto_measured(const journal::RunInfo& r) {
+  auto a = parse_time(r.incident_start.empty() ? r.started_at : r.incident_start);
+  auto b = r.ended_at.empty() ? std::optional<WallTime>(std::chrono::system_clock::now()) : parse_time(r.ended_at);
+  if (!a || !b) return std::nullopt;
+  return std::chrono::duration_cast<Millis>(*b - *a);
+}
+
+std::string rto_met(const journal::RunInfo& r) {
+  if (r.rto_ms == 0) return "-";
+  if (r.status == "running") return "…";
+  auto m = rto_measured(r);
+  return (r.status == "recovered" && m && m->count() <= r.rto_ms) ? "yes" : "no";
+}
+
+std::optional<journal::RunInfo> find_run(journal::Store& s, const std::string& id) {
+  auto r = s.run(id);
+  if (!r) error(fmt::format("no run '{}' in {}", id, s.describe()));
+  return r;
+}
+
+}  // namespace
+
+int cmd_runs(const Global& g, int limit) {
+  auto store = open_store_or_report(g);
+  if (!store) return kEngine;
+  auto runs = store->runs(limit);
+  if (g.json) {
+    Value arr = Value::array();
+    for (auto& r : runs) {
+      Value v = r.to_json();
+      auto m = rto_measured(r);
+      v["rto_measured_ms"] = m ? Value(m->count()) : Value(nullptr);
+      v["rto_met"] = r.rto_ms == 0 || r.status == "running" ? Value(nullptr) : Value(rto_met(r) == "yes");
+      arr.push_back(v);
+    }
+    fmt::print("{}\n", arr.dump());
+    return kOk;
+  }
+  if (runs.empty()) {
+    fmt::print("no runs in {}\n", store->describe());
+    return kOk;
+  }
+  fmt::print("{:<24} {:<18} {:<22} {:<10} {:<20} {:>9} {}\n", "RUN", "INCIDENT", "RUNBOOK", "STATUS", "STARTED",
+             "DURATION", "RTO MET");
+  for (auto& r : runs)
+    fmt::print("{:<24} {:<18} {:<22} {:<10} {:<20} {:>9} {}\n", r.id, r.incident, ellipsize(r.runbook, 22),
+               r.status + (r.drill ? "*" : ""), r.started_at.substr(0, 19), duration_of(r), rto_met(r));
+  return kOk;
+}
+
+int cmd_status(const Global& g, const std::string& run_id) {
+  auto store = open_store_or_report(g);
+  if (!store) return kEngine;
+  auto r = find_run(*store, run_id);
+  if (!r) return kInvalid;
+  auto events = store->events(run_id);
+  std::string step, step_state = "-";
+  int attempt = 0;
+  for (auto& e : events) {
+    if (e.type == "step.started") {
+      step = e.step;
+      attempt = e.attempt;
+      step_state = "running";
+    } else if (e.type == "step.succeeded" && e.step == step) step_state = "succeeded";
+    else if (e.type == "step.failed" && e.step == step) step_state = "failed";
+    else if (e.type == "approval.requested" && e.step == step) step_state = "waiting for approval";
+  }
+  auto held = store->lease(r->incident);
+  bool live = r->status == "running" && held && held->expires_ms > now_ms();
+  auto m = rto_measured(*r);
+  if (g.json) {
+    Value v = r->to_json();
+    v["current_step"] = step.empty() ? Value(nullptr) : Value(step);
+    v["current_step_state"] = step_state;
+    v["attempt"] = attempt;
+    v["engine"] = live ? Value(held->holder) : Value(nullptr);
+    v["rto_elapsed_ms"] = m ? Value(m->count()) : Value(nullptr);
+    if (r->rto_ms && m) {
+      v["rto_remaining_ms"] = r->rto_ms - m->count();
+      v["rto_percent"] = 100.0 * static_cast<double>(m->count()) / static_cast<double>(r->rto_ms);
+    }
+    v["events"] = static_cast<long long>(events.size());
+    fmt::print("{}\n", v.dump());
+    return kOk;
+  }
+  fmt::print("run {}  incident {}  {}{}\n", r->id, r->incident, r->status, r->drill ? " (drill)" : "");
+  fmt::print("runbook {} — {}\n", r->runbook, r->title);
+  fmt::print("started {} by {}\n", r->started_at, r->operator_name);
+  if (!step.empty()) fmt::print("step {} (attempt {}): {}\n", step, attempt, step_state);
+  if (r->status == "running")
+    fmt::print("engine: {}\n", live ? held->holder : "none alive — continue with `runbook resume " + r->id + "`");
+  if (m) {
+    if (r->rto_ms) {
+      double pct = 100.0 * static_cast<double>(m->count()) / static_cast<double>(r->rto_ms);
+      fmt::print("RTO {} {} of {} ({} {})\n", report::progress_bar(pct), format_duration_short(*m),
+                 format_duration_short(Millis(r->rto_ms)),
+                 r->rto_ms >= m->count() ? format_duration_short(Millis(r->rto_ms - m->count())) + " left"
+                                         : format_duration_short(Millis(m->count() - r->rto_ms)) + " over",
+                 r->status == "running" ? "so far" : "at the end");
+    } else {
+      fmt::print("elapsed {}\n", format_duration_short(*m));
+    }
+  }
+  return kOk;
+}
+
+int cmd_timeline(const Global& g, const std::string& run_id, const std::string& tz) {
+  auto store = open_store_or_report(g);
+  if (!store) return kEngine;
+  auto r = find_run(*store, run_id);
+  if (!r) return kInvalid;
+  for (auto& e : store->events(run_id)) {
+    if (g.json) {
+      fmt::print("{}\n", e.to_json().dump());
+      continue;
+    }
+    auto t = parse_time(e.ts);
+    fmt::print("{:>4}  {}  +{:>8}  {}\n", e.seq, t ? clock_time(*t, tz) : e.ts,
+               format_duration_short(Millis(static_cast<long long>(e.t * 1000))), report::Console::describe(e));
+  }
+  return kOk;
+}
+
+int cmd_note(const Global& g, const std::string& run_id, const std::string& text, const std::string& tag,
+             const std::string& op) {
+  static const std::vector<std::string> tags = {"root-cause", "impact", "action-item", "lesson"};
+  if (!tag.empty() && std::find(tags.begin(), tags.end(), tag) == tags.end()) {
+    error(fmt::format("--tag '{}' must be one of root-cause, impact, action-item, lesson{}", tag,
+                      did_you_mean_suffix(tag, tags)));
+    return kInvalid;
+  }
+  if (trim(text).empty()) {
+    error("the note is empty");
+    return kInvalid;
+  }
+  auto store = open_store_or_report(g);
+  if (!store) return kEngine;
+  auto r = find_run(*store, run_id);
+  if (!r) return kInvalid;
+  Value note = {{"text", text}, {"by", operator_name(op)}};
+  if (!tag.empty()) note["tag"] = tag;
+  // A live engine journals the note itself (one writer per timeline); otherwise append.
+  auto held = store->lease(r->incident);
+  if (r->status == "running" && held && held->expires_ms > now_ms()) {
+    auto s = store->queue_note(run_id, note);
+    if (!s.ok()) {
+      error(s.message());
+      return kEngine;
+    }
+    if (!g.json) fmt::print("note queued for run {} (its engine records it within a second)\n", run_id);
+    return kOk;
+  }
+  journal::Event e;
+  auto now = std::chrono::system_clock::now();
+  e.ts = rfc3339_ms(now);
+  auto start = parse_time(r->started_at);
+  e.t = start ? static_cast<double>(to_unix_ms(now) - to_unix_ms(*start)) / 1000.0 : 0;
+  e.type = "note";
+  e.data = note;
+  auto s = store->append_next(run_id, e);
+  if (!s.ok()) {
+    error(s.message());
+    return kEngine;
+  }
+  if (!g.json) fmt::print("note added to run {}\n", run_id);
+  return kOk;
+}
+
+}  // namespace rb::cli

@@ -1,0 +1,210 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "base/text.h"
+#include "cli/commands.h"
+#include "cli/driver.h"
+#include "exec/state.h"
+#include "plan/format.h"
+#include "plan/graph.h"
+
+namespace rb::cli {
+
+namespace {
+
+// --dry-run: the path from start, each action rendered (secrets masked), budgets.
+// Nothing is executed or journaled.
+int dry_run_print(const model::Runbook& rb, plugin::Registry& reg, const Value& inputs,
+                  const std::set<std::string>& secrets, Masker& masker, const std::string& run_id) {
+  exec::RunState st(rb, masker);
+  st.inputs = inputs;
+  st.secret_inputs = secrets;
+  st.run_id = run_id;
+  st.run_start = std::chrono::system_clock::now();
+  st.rto = rb.objectives.rto;
+  exec::StateRenderer r(st, masker);
+  auto render = [&](const model::Action& a) -> std::string {
+    plugin::Plugin* p = reg.find(a.kind);
+    if (!p) return fmt::format("{} (no plugin found)", a.kind);
+    try {
+      return masker.mask(p->describe(p->render(a.params, r)));
+    } catch (const plugin::RenderError& e) {
+      return masker.mask(fmt::format("{} (rendered at run time: {})", a.kind, e.message));
+    }
+  };
+  fmt::print("DRY RUN of {} — {} (nothing is executed)\n", rb.id, rb.title);
+  if (rb.objectives.rto) fmt::print("RTO {}\n", format_duration(*rb.objectives.rto));
+  // Breadth-first from start: the order an operator meets the steps in.
+  std::vector<bool> seen(rb.steps.size(), false);
+  std::vector<size_t> queue;
+  if (auto it = rb.step_index.find(rb.start); it != rb.step_index.end()) {
+    queue.push_back(it->second);
+    seen[it->second] = true;
+  }
+  for (size_t qi = 0; qi < queue.size(); ++qi) {
+    const model::Step& s = rb.steps[queue[qi]];
+    fmt::print("\n{:>2}. {} — {}{}{}\n", qi + 1, s.id, s.label(), s.phase.empty() ? "" : " [" + s.phase + "]",
+               s.budget ? "  budget " + format_duration(*s.budget) : "");
+    if (s.kind == model::StepKind::End) fmt::print("    end: {}\n", model::to_string(s.end));
+    if (s.kind == model::StepKind::Action) {
+      if (s.wait_until) fmt::print("    wait until: {}\n", render(s.wait_until->action));
+      else fmt::print("    {}\n", render(s.action));
+    }
+    for (auto& b : s.parallel) fmt::print("    ∥ {}\n", render(b.action));
+    for (auto& c : s.verify)
+      fmt::print("    gate '{}': {}{}\n", c.name, render(c.action), c.expect ? " expect " + c.expect->text : "");
+    if (s.rollback) fmt::print("    rollback: {}\n", render(s.rollback->action));
+    if (s.implicit_end) fmt::print("    then: end recovered\n");
+    for (auto& [to, via] : plan::transitions(s)) {
+      fmt::print("    → {} ({})\n", to, via);
+      auto it = rb.step_index.find(to);
+      if (it != rb.step_index.end() && !seen[it->second]) {
+        seen[it->second] = true;
+        queue.push_back(it->second);
+      }
+    }
+  }
+  return kOk;
+}
+
+// Takes the incident's lease: the given incident, or the day's next free number (taken
+// atomically, so two engines starting at once get two numbers).
+Status take_incident(journal::Store& store, const std::string& flag, std::string* incident, journal::Lease* lease) {
+  journal::Lease cur;
+  if (!flag.empty()) {
+    *incident = flag;
+    auto s = store.acquire_lease(flag, lease_holder(), lease_ttl_ms(), now_ms(), lease, &cur);
+    if (!s.ok()) return Status::Error(fmt::format("incident {} is being handled by another engine: {}", flag, s.message()));
+    return s;
+  }
+  std::string day = calendar_date(std::chrono::system_clock::now(), "UTC");
+  std::string compact;
+  for (char c : day)
+    if (c != '-') compact += c;
+  int n = store.next_incident_number(compact);
+  for (int i = 0; i < 1000; ++i) {
+    *incident = fmt::format("INC-{}-{:03}", compact, n + i);
+    if (store.acquire_lease(*incident, lease_holder(), lease_ttl_ms(), now_ms(), lease, &cur).ok()) return Status::OK();
+  }
+  return Status::Error("cannot allocate an incident id");
+}
+
+}  // namespace
+
+int cmd_run(const Global& g, const RunFlags& f) {
+  auto reg = make_registry(g);
+  auto rb = load_or_report(f.file, *reg);
+  if (!rb) return kInvalid;
+  auto inputs = resolve_inputs(*rb, f.inputs_file, f.inputs);
+  if (!inputs) return kInvalid;
+  std::map<std::string, exec::GivenAnswer> answers;
+  if (!parse_answers(*rb, f.answers, &answers)) return kInvalid;
+  if (!check_plugins(*rb, *reg)) return kInvalid;
+
+  WallTime started = std::chrono::system_clock::now();
+  WallTime clock_start = started;
+  if (!f.incident_start.empty()) {
+    auto t = parse_time(f.incident_start);
+    if (!t) {
+      error(fmt::format("--incident-start '{}' is not a time (use e.g. 2026-11-23T03:12:00Z)", f.incident_start));
+      return kInvalid;
+    }
+    if (*t > started) {
+      error(fmt::format("--incident-start {} is in the future", f.incident_start));
+      return kInvalid;
+    }
+    clock_start = *t;
+  }
+  if (!f.tz.empty() && !known_time_zone(f.tz)) {
+    error(fmt::format("--tz '{}' is not a known time zone (e.g. UTC, Europe/Paris)", f.tz));
+    return kInvalid;
+  }
+
+  Masker masker;
+  std::set<std::string> secrets;
+  for (auto& in : rb->inputs) {
+    if (!in.secret) continue;
+    secrets.insert(in.name);
+    if (!(*inputs)[in.name].is_null()) masker.add(to_text((*inputs)[in.name]));
+  }
+
+  std::string run_id = new_run_id();
+  if (f.dry_run == "plain") return dry_run_print(*rb, *reg, *inputs, secrets, masker, run_id);
+
+  bool probes = f.dry_run == "probes";
+  std::unique_ptr<journal::Store> store;
+  if (!probes) {
+    store = open_store_or_report(g);
+    if (!store) return kEngine;
+  }
+  std::string incident = f.incident.empty() ? "DRY-RUN" : f.incident;
+  journal::Lease lease;
+  if (store) {
+    // One engine per incident: the lease is taken atomically in the store.
+    if (auto s = take_incident(*store, f.incident, &incident, &lease); !s.ok()) {
+      error(s.message());
+      return kEngine;
+    }
+    for (auto& other : store->runs_of_incident(incident)) {
+      if (other.status != "running") continue;
+      store->release_lease(incident, lease);
+      error(fmt::format("incident {} has an unfinished run {} whose engine is gone: continue it with `runbook resume "
+                        "{}`",
+                        incident, other.id, other.id));
+      return kEngine;
+    }
+  }
+
+  exec::SystemClock clock;
+  exec::Journal journal(store.get(), clock, masker);
+  journal::RunInfo info;
+  info.id = run_id;
+  info.incident = incident;
+  info.runbook = rb->id;
+  info.title = rb->title;
+  info.file = rb->file;
+  info.content_hash = rb->content_hash;
+  info.severity = rb->severity;
+  info.started_at = rfc3339_ms(started);
+  info.incident_start = rfc3339_ms(clock_start);
+  info.drill = f.drill;
+  info.drill_name = f.drill_name;
+  info.operator_name = operator_name(f.operator_name);
+  info.inputs = *inputs;
+  info.rto_ms = rb->objectives.rto ? rb->objectives.rto->count() : 0;
+  info.rpo_ms = rb->objectives.rpo ? rb->objectives.rpo->count() : 0;
+  journal.start_new(info, started);
+
+  exec::ExecOptions opts;
+  opts.run_id = run_id;
+  opts.incident_id = incident;
+  opts.operator_name = info.operator_name;
+  opts.drill = f.drill;
+  opts.inputs = *inputs;
+  opts.secret_inputs = secrets;
+  opts.run_start = clock_start;
+  char cwd[4096];
+  opts.cwd = getcwd(cwd, sizeof cwd) ? cwd : ".";
+  opts.probes_only = probes;
+
+  DriveOptions d;
+  d.mode = g.json ? report::ConsoleMode::Json : (isatty(1) ? report::ConsoleMode::Live : report::ConsoleMode::Plain);
+  d.tz = f.tz;
+  d.store = store.get();
+  d.lease = lease;
+  d.lease_key = incident;
+  d.lease_ttl_ms = lease_ttl_ms();
+  d.answers = answers;
+  d.yes = f.yes;
+  if (g.json) fmt::print("{}\n", Value{{"run", run_id}, {"incident", incident}}.dump());
+  else fmt::print("run {} incident {}\n", run_id, incident);
+  std::fflush(stdout);
+  exec::RunResult result;
+  int code = drive(*rb, opts, journal, *reg, masker, d, &result);
+  if (!g.json && !result.engine_error && store)
+    fmt::print("\nreport: runbook export {} --format markdown{}\n", run_id,
+               g.store.empty() ? "" : " --store " + mask_url_passwords(g.store));
+  return code;
+}
+
+}  // namespace rb::cli

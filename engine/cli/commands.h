@@ -1,0 +1,47 @@
+// The subcommands. Each returns the process exit code (contract section 3).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/common.h"
+
+namespace rb::cli {
+
+int cmd_validate(const Global& g, const std::vector<std::string>& files);
+int cmd_plan(const Global& g, const std::string& file, const std::string& format);
+
+struct RunFlags {
+  std::string file;
+  std::vector<std::string> inputs;
+  std::string inputs_file;
+  std::string dry_run;  ///< "", "plain" or "probes"
+  bool yes = false;
+  std::vector<std::string> answers;
+  std::string operator_name;
+  std::string incident;
+  std::string incident_start;
+  bool drill = false;
+  std::string drill_name;
+  std::string tz = "UTC";
+};
+int cmd_run(const Global& g, const RunFlags& f);
+
+struct ResumeFlags {
+  std::string run_id;
+  std::vector<std::string> answers;
+  bool yes = false;
+  std::string operator_name;
+  bool allow_changed = false;
+  std::string tz = "UTC";
+};
+int cmd_resume(const Global& g, const ResumeFlags& f);
+
+int cmd_runs(const Global& g, int limit);
+int cmd_status(const Global& g, const std::string& run_id);
+int cmd_timeline(const Global& g, const std::string& run_id, const std::string& tz);
+int cmd_note(const Global& g, const std::string& run_id, const std::string& text, const std::string& tag,
+             const std::string& op);
+
+}  // namespace rb::cli

@@ -1,0 +1,48 @@
+// Shared pieces of the subcommands: loading runbooks with diagnostics, the plugin
+// registry, the store, identities. Exit codes follow contract section 3.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/masker.h"
+#include "journal/store.h"
+#include "model/runbook.h"
+#include "plugin/plugin.h"
+
+namespace rb::cli {
+
+enum Exit { kOk = 0, kFailed = 1, kInvalid = 2, kAborted = 3, kEngine = 4 };
+
+struct Global {
+  std::string store;                     ///< --store
+  std::vector<std::string> plugin_path;  ///< --plugin-path
+  bool json = false;                     ///< --json
+};
+
+/// Registry with the built-ins and external plugin resolution.
+std::unique_ptr<plugin::Registry> make_registry(const Global& g);
+
+/// Loads and validates; prints diagnostics to stderr. nullopt when invalid.
+std::optional<model::Runbook> load_or_report(const std::string& path, plugin::Registry& reg, bool quiet_warnings = false);
+
+std::unique_ptr<journal::Store> open_store_or_report(const Global& g);
+
+std::string operator_name(const std::string& flag);
+std::string new_run_id();
+
+/// Prints an error for people (masked) to stderr: "runbook: message".
+void error(const Masker& m, const std::string& msg);
+void error(const std::string& msg);
+
+/// Resolves inputs: runbook defaults, then --inputs FILE.yaml, then --input K=V (typed per
+/// the declaration). Reports every problem; returns nullopt when any.
+std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string& inputs_file,
+                                    const std::vector<std::string>& pairs);
+
+/// The engine's version string.
+const char* version();
+
+}  // namespace rb::cli

@@ -1,0 +1,45 @@
+// Runs an Executor to its end inside one io_context: console, signals, lease renewal,
+// queued notes, the subreaper. Shared by `run`, `resume` and `drill run`.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "cli/common.h"
+#include "exec/answers.h"
+#include "exec/executor.h"
+#include "journal/store.h"
+#include "report/console.h"
+
+namespace rb::cli {
+
+struct DriveOptions {
+  report::ConsoleMode mode = report::ConsoleMode::Plain;
+  std::string tz = "UTC";
+  journal::Store* store = nullptr;   ///< null for dry runs
+  journal::Lease lease;              ///< held; renewed while running (epoch 0: none)
+  std::string lease_key;             ///< the incident id
+  long long lease_ttl_ms = 10'000;
+  std::optional<exec::ResumePoint> resume;
+  std::map<std::string, exec::GivenAnswer> answers;
+  bool yes = false;
+};
+
+/// Runs to the end; returns the exit code. `journal` must be started (start_new /
+/// start_resumed) and, for a resume, already hold the run.resumed event.
+int drive(const model::Runbook& rb, exec::ExecOptions opts, exec::Journal& journal, plugin::Registry& reg,
+          Masker& masker, const DriveOptions& d, exec::RunResult* result_out = nullptr);
+
+/// "user@host pid N"
+std::string lease_holder();
+long long lease_ttl_ms();
+long long now_ms();
+
+/// Parses --answer STEP=ANSWER flags against the runbook; reports problems (exit 2).
+bool parse_answers(const model::Runbook& rb, const std::vector<std::string>& flags,
+                   std::map<std::string, exec::GivenAnswer>* out);
+
+/// Every action kind used must resolve to a plugin; reports FILE:LINE:COL otherwise.
+bool check_plugins(const model::Runbook& rb, plugin::Registry& reg);
+
+}  // namespace rb::cli

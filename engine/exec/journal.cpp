@@ -1,0 +1,60 @@
+#include "exec/journal.h"
+
+#include <fmt/format.h>
+
+namespace rb::exec {
+
+Journal::Journal(journal::Store* store, const Clock& clock, const Masker& masker)
+    : store_(store), clock_(clock), masker_(masker) {}
+
+void Journal::start_new(journal::RunInfo info, WallTime run_start) {
+  run_id_ = info.id;
+  run_start_ = run_start;
+  info.inputs = masker_.mask_json(info.inputs);
+  create_ = std::move(info);
+  seq_ = 0;
+}
+
+void Journal::start_resumed(const std::string& run_id, long long last_seq, WallTime run_start) {
+  run_id_ = run_id;
+  run_start_ = run_start;
+  seq_ = last_seq;
+}
+
+long long Journal::emit(const std::string& type, const std::string& step, int attempt, Value data) {
+  journal::Event e;
+  e.seq = ++seq_;
+  WallTime now = clock_.wall();
+  e.ts = rfc3339_ms(now);
+  e.t = static_cast<double>(to_unix_ms(now) - to_unix_ms(run_start_)) / 1000.0;
+  e.type = type;
+  e.step = step;
+  e.attempt = attempt;
+  e.data = masker_.mask_json(data);
+  for (auto& o : observers_) o(e);
+  pending_.push_back(std::move(e));
+  return seq_;
+}
+
+Status Journal::commit() {
+  if (!error_.empty()) return Status::Error(error_);
+  if (!store_) {
+    pending_.clear();
+    return Status::OK();
+  }
+  Status s = Status::OK();
+  if (create_) {
+    s = store_->create_run(*create_, pending_);
+    if (s.ok()) create_.reset();
+  } else if (!pending_.empty()) {
+    s = store_->append(run_id_, pending_, epoch_);
+  }
+  if (!s.ok()) {
+    error_ = masker_.mask(s.message());
+    return Status::Error(error_);
+  }
+  pending_.clear();
+  return s;
+}
+
+}  // namespace rb::exec

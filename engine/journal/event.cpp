@@ -1,0 +1,59 @@
+#include <fmt/format.h>
+
+#include "journal/store.h"
+#include "parse/runbook_parser.h"
+
+namespace rb::journal {
+
+Value Event::to_json() const {
+  Value v = Value::object();
+  v["seq"] = seq;
+  v["ts"] = ts;
+  v["t"] = t;
+  v["type"] = type;
+  if (!step.empty()) v["step"] = step;
+  if (attempt > 0) v["attempt"] = attempt;
+  v["data"] = data;
+  return v;
+}
+
+Event Event::from_json(const Value& v) {
+  Event e;
+  e.seq = v.value("seq", 0LL);
+  e.ts = v.value("ts", std::string());
+  e.t = v.value("t", 0.0);
+  e.type = v.value("type", std::string());
+  e.step = v.value("step", std::string());
+  e.attempt = v.value("attempt", 0);
+  e.data = v.value("data", Value::object());
+  return e;
+}
+
+Value RunInfo::to_json() const {
+  Value v = {{"id", id},
+             {"incident", incident},
+             {"runbook", runbook},
+             {"title", title},
+             {"file", file},
+             {"content_hash", content_hash},
+             {"severity", severity},
+             {"status", status},
+             {"started_at", started_at},
+             {"ended_at", ended_at.empty() ? Value(nullptr) : Value(ended_at)},
+             {"incident_start", incident_start},
+             {"drill", drill},
+             {"operator", operator_name},
+             {"inputs", inputs}};
+  if (!drill_name.empty()) v["drill_name"] = drill_name;
+  v["rto_ms"] = rto_ms ? Value(rto_ms) : Value(nullptr);
+  v["rpo_ms"] = rpo_ms ? Value(rpo_ms) : Value(nullptr);
+  return v;
+}
+
+std::string chain_hash(const std::string& prev, const Event& e) {
+  std::string canon = fmt::format("{}|{}|{}|{:.3f}|{}|{}|{}|", prev, e.seq, e.ts, e.t, e.type, e.step, e.attempt);
+  canon += e.data.dump();
+  return parse::sha256_hex(canon).substr(0, 32);
+}
+
+}  // namespace rb::journal

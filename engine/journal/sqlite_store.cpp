@@ -1,0 +1,508 @@
+// The SQLite run store (the default): WAL, synchronous=FULL, one transaction per append.
+// The file is created 0600 in a 0700 directory: it holds the incident's timeline.
+#include <sqlite3.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal/sqlite_store.h"
+
+namespace rb::journal {
+namespace {
+
+const char* kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  incident TEXT NOT NULL,
+  runbook TEXT NOT NULL,
+  title TEXT,
+  file TEXT,
+  content_hash TEXT,
+  severity TEXT,
+  status TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  incident_start TEXT,
+  drill INTEGER NOT NULL DEFAULT 0,
+  drill_name TEXT,
+  operator TEXT,
+  inputs TEXT,
+  rto_ms INTEGER,
+  rpo_ms INTEGER,
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  last_chain TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS runs_incident ON runs(incident);
+CREATE TABLE IF NOT EXISTS events (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  ts TEXT NOT NULL,
+  t REAL NOT NULL,
+  type TEXT NOT NULL,
+  step TEXT,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  data TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+  run_id TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queued_notes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  note TEXT NOT NULL
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
+)SQL";
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  sqlite3_stmt* get() { return st_; }
+  Stmt& bind(int i, const std::string& s) {
+    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, long long v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, double v) {
+    sqlite3_bind_double(st_, i, v);
+    return *this;
+  }
+  bool row() { return sqlite3_step(st_) == SQLITE_ROW; }
+  int step() { return sqlite3_step(st_); }
+  void reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+  std::string text(int i) {
+    const unsigned char* t = sqlite3_column_text(st_, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  long long i64(int i) { return sqlite3_column_int64(st_, i); }
+  double f64(int i) { return sqlite3_column_double(st_, i); }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+};
+
+RunInfo read_run(Stmt& s) {
+  RunInfo r;
+  r.id = s.text(0);
+  r.incident = s.text(1);
+  r.runbook = s.text(2);
+  r.title = s.text(3);
+  r.file = s.text(4);
+  r.content_hash = s.text(5);
+  r.severity = s.text(6);
+  r.status = s.text(7);
+  r.started_at = s.text(8);
+  r.ended_at = s.text(9);
+  r.incident_start = s.text(10);
+  r.drill = s.i64(11) != 0;
+  r.drill_name = s.text(12);
+  r.operator_name = s.text(13);
+  auto inputs = Value::parse(s.text(14), nullptr, false);
+  r.inputs = inputs.is_discarded() ? Value::object() : inputs;
+  r.rto_ms = s.i64(15);
+  r.rpo_ms = s.i64(16);
+  r.last_seq = s.i64(17);
+  return r;
+}
+
+constexpr const char* kRunCols =
+    "id, incident, runbook, title, file, content_hash, severity, status, started_at, ended_at, incident_start, "
+    "drill, drill_name, operator, inputs, rto_ms, rpo_ms, last_seq";
+
+Status make_private_dir(const std::string& dir) {
+  if (dir.empty() || dir == ".") return Status::OK();
+  size_t pos = 0;
+  while ((pos = dir.find('/', pos + 1)) != std::string::npos) {
+    std::string part = dir.substr(0, pos);
+    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status::Error(fmt::format("cannot create directory {}: {}", part, std::strerror(errno)));
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno != EEXIST) return Status::Error(fmt::format("cannot create directory {}: {}", dir, std::strerror(errno)));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+SqliteStore::~SqliteStore() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Status SqliteStore::open(const std::string& path) {
+  path_ = path;
+  std::string dir = path.find('/') == std::string::npos ? "" : path.substr(0, path.rfind('/'));
+  if (auto s = make_private_dir(dir); !s.ok()) return s;
+  // Create the file ourselves so that it is private from the first byte.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Error(fmt::format("cannot open store {}: {}", path, std::strerror(errno)));
+  ::close(fd);
+  int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) return Status::Error(fmt::format("cannot open store {}: {}", path, sqlite3_errstr(rc)));
+  sqlite3_busy_timeout(db_, 10'000);
+  if (auto s = exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
+  if (auto s = exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
+  if (auto s = exec(kSchema); !s.ok()) return s;
+  // WAL and shared-memory files inherit the database's mode; tighten them anyway.
+  ::chmod((path + "-wal").c_str(), 0600);
+  ::chmod((path + "-shm").c_str(), 0600);
+  return Status::OK();
+}
+
+Status SqliteStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return Status::Error(fmt::format("store {}: {}", path_, m));
+  }
+  return Status::OK();
+}
+
+Status SqliteStore::insert_events(const std::string& run_id, const std::vector<Event>& events, long long expect_seq,
+                                  std::string chain, std::string* last_chain) {
+  Stmt ins(db_, "INSERT INTO events(run_id, seq, ts, t, type, step, attempt, data, chain) VALUES (?,?,?,?,?,?,?,?,?)");
+  for (auto& e : events) {
+    if (e.seq != expect_seq + 1)
+      return Status::Error(fmt::format("event seq {} does not follow {} in run {}", e.seq, expect_seq, run_id));
+    expect_seq = e.seq;
+    chain = chain_hash(chain, e);
+    ins.bind(1, run_id).bind(2, e.seq).bind(3, e.ts).bind(4, e.t).bind(5, e.type).bind(6, e.step)
+        .bind(7, static_cast<long long>(e.attempt)).bind(8, e.data.dump()).bind(9, chain);
+    int rc = ins.step();
+    ins.reset();
+    if (rc != SQLITE_DONE) return Status::Error(fmt::format("store write failed: {}", sqlite3_errmsg(db_)));
+  }
+  *last_chain = chain;
+  return Status::OK();
+}
+
+Status SqliteStore::create_run(const RunInfo& r, const std::vector<Event>& first) {
+  if (auto s = fault("create_run"); !s.ok()) return s;
+  if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Stmt ins(db_,
+           "INSERT INTO runs(id, incident, runbook, title, file, content_hash, severity, status, started_at, "
+           "incident_start, drill, drill_name, operator, inputs, rto_ms, rpo_ms) VALUES "
+           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  ins.bind(1, r.id).bind(2, r.incident).bind(3, r.runbook).bind(4, r.title).bind(5, r.file).bind(6, r.content_hash)
+      .bind(7, r.severity).bind(8, r.status).bind(9, r.started_at).bind(10, r.incident_start)
+      .bind(11, static_cast<long long>(r.drill)).bind(12, r.drill_name).bind(13, r.operator_name)
+      .bind(14, r.inputs.dump()).bind(15, r.rto_ms).bind(16, r.rpo_ms);
+  if (ins.step() != SQLITE_DONE) {
+    std::string m = sqlite3_errmsg(db_);
+    exec("ROLLBACK");
+    return Status::Error(fmt::format("cannot record run: {}", m));
+  }
+  std::string chain;
+  if (auto s = insert_events(r.id, first, 0, "", &chain); !s.ok()) {
+    exec("ROLLBACK");
+    return s;
+  }
+  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ? WHERE id = ?");
+  up.bind(1, first.empty() ? 0LL : first.back().seq).bind(2, chain).bind(3, r.id);
+  up.step();
+  return commit();
+}
+
+Status SqliteStore::commit() {
+  if (auto s = fault("commit"); !s.ok()) {
+    exec("ROLLBACK");
+    return s;
+  }
+  if (auto s = exec("COMMIT"); !s.ok()) {
+    exec("ROLLBACK");
+    return s;
+  }
+  return Status::OK();
+}
+
+Status SqliteStore::append(const std::string& run_id, const std::vector<Event>& events, long long epoch) {
+  if (events.empty()) return Status::OK();
+  if (auto s = fault("append"); !s.ok()) return s;
+  if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  if (epoch > 0) {
+    Stmt l(db_, "SELECT epoch FROM leases WHERE run_id = (SELECT incident FROM runs WHERE id = ?)");
+    l.bind(1, run_id);
+    if (!l.row() || l.i64(0) != epoch) {
+      exec("ROLLBACK");
+      return Status::Error(fmt::format("lost the lease on run {}: another engine took it over", run_id));
+    }
+  }
+  Stmt cur(db_, "SELECT last_seq, last_chain FROM runs WHERE id = ?");
+  cur.bind(1, run_id);
+  if (!cur.row()) {
+    exec("ROLLBACK");
+    return Status::Error(fmt::format("no run {}", run_id));
+  }
+  long long last = cur.i64(0);
+  std::string chain = cur.text(1);
+  std::string new_chain;
+  if (auto s = insert_events(run_id, events, last, chain, &new_chain); !s.ok()) {
+    exec("ROLLBACK");
+    return s;
+  }
+  const Event* ended = nullptr;
+  for (auto& e : events)
+    if (e.type == "run.ended") ended = &e;
+  if (ended) {
+    Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, status = ?, ended_at = ? WHERE id = ?");
+    up.bind(1, events.back().seq).bind(2, new_chain).bind(3, ended->data.value("status", std::string("failed")))
+        .bind(4, ended->ts).bind(5, run_id);
+    up.step();
+  } else {
+    Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ? WHERE id = ?");
+    up.bind(1, events.back().seq).bind(2, new_chain).bind(3, run_id);
+    up.step();
+  }
+  return commit();
+}
+
+std::optional<RunInfo> SqliteStore::run(const std::string& id) {
+  Stmt s(db_, fmt::format("SELECT {} FROM runs WHERE id = ?", kRunCols).c_str());
+  s.bind(1, id);
+  if (!s.row()) return std::nullopt;
+  return read_run(s);
+}
+
+std::vector<RunInfo> SqliteStore::runs(int limit) {
+  Stmt s(db_, fmt::format("SELECT {} FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", kRunCols).c_str());
+  s.bind(1, static_cast<long long>(limit));
+  std::vector<RunInfo> out;
+  while (s.row()) out.push_back(read_run(s));
+  return out;
+}
+
+std::vector<RunInfo> SqliteStore::runs_of_incident(const std::string& incident) {
+  Stmt s(db_, fmt::format("SELECT {} FROM runs WHERE incident = ? ORDER BY started_at, id", kRunCols).c_str());
+  s.bind(1, incident);
+  std::vector<RunInfo> out;
+  while (s.row()) out.push_back(read_run(s));
+  return out;
+}
+
+std::vector<Event> SqliteStore::events(const std::string& run_id) {
+  Stmt s(db_, "SELECT seq, ts, t, type, step, attempt, data FROM events WHERE run_id = ? ORDER BY seq");
+  s.bind(1, run_id);
+  std::vector<Event> out;
+  while (s.row()) {
+    Event e;
+    e.seq = s.i64(0);
+    e.ts = s.text(1);
+    e.t = s.f64(2);
+    e.type = s.text(3);
+    e.step = s.text(4);
+    e.attempt = static_cast<int>(s.i64(5));
+    auto d = Value::parse(s.text(6), nullptr, false);
+    e.data = d.is_discarded() ? Value{{"corrupt", true}} : d;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Status SqliteStore::verify_chain(const std::string& run_id, bool* tail_only) {
+  if (tail_only) *tail_only = false;
+  Stmt s(db_, "SELECT seq, ts, t, type, step, attempt, data, chain FROM events WHERE run_id = ? ORDER BY seq");
+  s.bind(1, run_id);
+  std::string chain;
+  long long expect = 1;
+  std::vector<std::pair<long long, std::string>> bad;
+  long long count = 0;
+  while (s.row()) {
+    ++count;
+    Event e;
+    e.seq = s.i64(0);
+    e.ts = s.text(1);
+    e.t = s.f64(2);
+    e.type = s.text(3);
+    e.step = s.text(4);
+    e.attempt = static_cast<int>(s.i64(5));
+    auto d = Value::parse(s.text(6), nullptr, false);
+    std::string stored = s.text(7);
+    if (e.seq != expect) {
+      bad.push_back({e.seq, fmt::format("seq {} where {} was expected (a gap or duplicate)", e.seq, expect)});
+      break;
+    }
+    if (d.is_discarded()) {
+      bad.push_back({e.seq, fmt::format("event {} has unreadable data", e.seq)});
+      break;
+    }
+    e.data = d;
+    std::string want = chain_hash(chain, e);
+    if (want != stored) {
+      bad.push_back({e.seq, fmt::format("event {} ({}) does not match its checksum", e.seq, e.type)});
+      break;
+    }
+    chain = stored;
+    ++expect;
+  }
+  if (bad.empty()) {
+    auto r = run(run_id);
+    if (r && r->last_seq != count)
+      return Status::Error(fmt::format("run {} records {} events but {} are stored", run_id, r->last_seq, count));
+    return Status::OK();
+  }
+  if (tail_only) *tail_only = bad.front().first == count;
+  return Status::Error(bad.front().second);
+}
+
+int SqliteStore::next_incident_number(const std::string& day) {
+  Stmt s(db_, "SELECT incident FROM runs WHERE incident LIKE ?");
+  s.bind(1, "INC-" + day + "-%");
+  int max = 0;
+  while (s.row()) {
+    std::string inc = s.text(0);
+    try {
+      max = std::max(max, std::stoi(inc.substr(13)));
+    } catch (...) {
+    }
+  }
+  return max + 1;
+}
+
+Status SqliteStore::acquire_lease(const std::string& run_id, const std::string& holder, long long ttl_ms,
+                                  long long now_ms, Lease* got, Lease* current) {
+  if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Stmt q(db_, "SELECT holder, epoch, expires_ms FROM leases WHERE run_id = ?");
+  q.bind(1, run_id);
+  long long epoch = 0;
+  if (q.row()) {
+    Lease cur{q.text(0), q.i64(1), q.i64(2)};
+    if (cur.expires_ms > now_ms && cur.holder != holder) {
+      exec("ROLLBACK");
+      if (current) *current = cur;
+      return Status::Error(fmt::format("run {} is held by {} (lease expires in {} s)", run_id, cur.holder,
+                                       (cur.expires_ms - now_ms + 999) / 1000));
+    }
+    epoch = cur.epoch;
+  }
+  Lease l{holder, epoch + 1, now_ms + ttl_ms};
+  Stmt up(db_, "INSERT INTO leases(run_id, holder, epoch, expires_ms) VALUES (?,?,?,?) "
+               "ON CONFLICT(run_id) DO UPDATE SET holder = excluded.holder, epoch = excluded.epoch, "
+               "expires_ms = excluded.expires_ms");
+  up.bind(1, run_id).bind(2, l.holder).bind(3, l.epoch).bind(4, l.expires_ms);
+  if (up.step() != SQLITE_DONE) {
+    std::string m = sqlite3_errmsg(db_);
+    exec("ROLLBACK");
+    return Status::Error(m);
+  }
+  if (auto s = commit(); !s.ok()) return s;
+  if (got) *got = l;
+  return Status::OK();
+}
+
+std::optional<Lease> SqliteStore::lease(const std::string& run_id) {
+  Stmt q(db_, "SELECT holder, epoch, expires_ms FROM leases WHERE run_id = ?");
+  q.bind(1, run_id);
+  if (!q.row()) return std::nullopt;
+  return Lease{q.text(0), q.i64(1), q.i64(2)};
+}
+
+Status SqliteStore::renew_lease(const std::string& run_id, const Lease& held, long long ttl_ms, long long now_ms) {
+  Stmt up(db_, "UPDATE leases SET expires_ms = ? WHERE run_id = ? AND holder = ? AND epoch = ?");
+  up.bind(1, now_ms + ttl_ms).bind(2, run_id).bind(3, held.holder).bind(4, held.epoch);
+  if (up.step() != SQLITE_DONE) return Status::Error(sqlite3_errmsg(db_));
+  if (sqlite3_changes(db_) == 0)
+    return Status::Error(fmt::format("lost the lease on run {}: another engine took it over", run_id));
+  return Status::OK();
+}
+
+Status SqliteStore::release_lease(const std::string& run_id, const Lease& held) {
+  Stmt del(db_, "DELETE FROM leases WHERE run_id = ? AND holder = ? AND epoch = ?");
+  del.bind(1, run_id).bind(2, held.holder).bind(3, held.epoch);
+  del.step();
+  return Status::OK();
+}
+
+Status SqliteStore::queue_note(const std::string& run_id, const Value& note) {
+  Stmt ins(db_, "INSERT INTO queued_notes(run_id, note) VALUES (?, ?)");
+  ins.bind(1, run_id).bind(2, note.dump());
+  if (ins.step() != SQLITE_DONE) return Status::Error(fmt::format("cannot queue note: {}", sqlite3_errmsg(db_)));
+  return Status::OK();
+}
+
+std::vector<Value> SqliteStore::take_notes(const std::string& run_id) {
+  std::vector<Value> out;
+  if (!exec("BEGIN IMMEDIATE").ok()) return out;
+  Stmt q(db_, "SELECT id, note FROM queued_notes WHERE run_id = ? ORDER BY id");
+  q.bind(1, run_id);
+  long long max_id = 0;
+  while (q.row()) {
+    max_id = q.i64(0);
+    auto v = Value::parse(q.text(1), nullptr, false);
+    if (!v.is_discarded()) out.push_back(v);
+  }
+  Stmt del(db_, "DELETE FROM queued_notes WHERE run_id = ? AND id <= ?");
+  del.bind(1, run_id).bind(2, max_id);
+  del.step();
+  if (!commit().ok()) return {};
+  return out;
+}
+
+Status SqliteStore::append_next(const std::string& run_id, Event e) {
+  // Runs inside append's transaction logic: read last_seq under BEGIN IMMEDIATE.
+  if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Stmt cur(db_, "SELECT last_seq, last_chain FROM runs WHERE id = ?");
+  cur.bind(1, run_id);
+  if (!cur.row()) {
+    exec("ROLLBACK");
+    return Status::Error(fmt::format("no run {}", run_id));
+  }
+  long long last = cur.i64(0);
+  std::string chain = cur.text(1), new_chain;
+  e.seq = last + 1;
+  if (auto s = insert_events(run_id, {e}, last, chain, &new_chain); !s.ok()) {
+    exec("ROLLBACK");
+    return s;
+  }
+  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ? WHERE id = ?");
+  up.bind(1, e.seq).bind(2, new_chain).bind(3, run_id);
+  up.step();
+  return commit();
+}
+
+Status SqliteStore::fault(const char* where) {
+  // Fault injection for tests (disk full, I/O error): RUNBOOK_TEST_STORE_FAIL_AFTER=N makes
+  // the N+1-th write fail as if the disk were full.
+  if (fail_after_ < 0) {
+    const char* env = std::getenv("RUNBOOK_TEST_STORE_FAIL_AFTER");
+    fail_after_ = env ? std::atoll(env) : (1LL << 62);
+  }
+  if (writes_++ >= fail_after_)
+    return Status::Error(fmt::format("store {}: database or disk is full (injected fault at {})", path_, where));
+  return Status::OK();
+}
+
+std::unique_ptr<Store> open_store(const std::string& url_in, Status* status) {
+  std::string url = url_in;
+  if (url.empty()) {
+    const char* env = std::getenv("RUNBOOK_STORE");
+    url = (env && *env) ? env : ".runbook/runbook.db";
+  }
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) return open_pg_store(url, status);
+  std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
+  auto s = std::make_unique<SqliteStore>();
+  *status = s->open(path);
+  if (!status->ok()) return nullptr;
+  return s;
+}
+
+}  // namespace rb::journal

@@ -1,0 +1,49 @@
+// SQLite implementation of journal::Store (see store.h).
+#pragma once
+
+#include "journal/store.h"
+
+struct sqlite3;
+
+namespace rb::journal {
+
+class SqliteStore : public Store {
+ public:
+  ~SqliteStore() override;
+  Status open(const std::string& path);
+
+  Status create_run(const RunInfo& run, const std::vector<Event>& first) override;
+  Status append(const std::string& run_id, const std::vector<Event>& events, long long epoch = 0) override;
+  std::optional<RunInfo> run(const std::string& id) override;
+  std::vector<RunInfo> runs(int limit) override;
+  std::vector<RunInfo> runs_of_incident(const std::string& incident) override;
+  std::vector<Event> events(const std::string& run_id) override;
+  Status verify_chain(const std::string& run_id, bool* tail_only) override;
+  int next_incident_number(const std::string& yyyymmdd) override;
+  Status acquire_lease(const std::string& run_id, const std::string& holder, long long ttl_ms, long long now_ms,
+                       Lease* got, Lease* current) override;
+  std::optional<Lease> lease(const std::string& run_id) override;
+  Status renew_lease(const std::string& run_id, const Lease& held, long long ttl_ms, long long now_ms) override;
+  Status release_lease(const std::string& run_id, const Lease& held) override;
+  Status queue_note(const std::string& run_id, const Value& note) override;
+  std::vector<Value> take_notes(const std::string& run_id) override;
+  Status append_next(const std::string& run_id, Event e) override;
+  std::string describe() const override { return "sqlite:" + path_; }
+
+ private:
+  Status exec(const char* sql);
+  Status commit();
+  Status fault(const char* where);
+  Status insert_events(const std::string& run_id, const std::vector<Event>& events, long long expect_seq,
+                       std::string chain, std::string* last_chain);
+
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  long long writes_ = 0;
+  long long fail_after_ = -1;
+};
+
+/// PostgreSQL implementation (pg_store.cpp).
+std::unique_ptr<Store> open_pg_store(const std::string& url, Status* status);
+
+}  // namespace rb::journal

@@ -1,0 +1,116 @@
+// The run store: runs, their append-only timelines, and leases. One interface, two
+// implementations (SQLite, PostgreSQL) with the same schema and semantics; the on-disk
+// format is described in journal/FORMAT.md.
+//
+// Durability: append() returns only after the events are committed durably (SQLite WAL
+// with synchronous=FULL, i.e. fsync; PostgreSQL commit). A failed append leaves the
+// store as it was before the call.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "base/value.h"
+
+namespace rb::journal {
+
+/// One timeline event (contract section 4).
+struct Event {
+  long long seq = 0;    ///< 1, 2, 3 … per run, no gaps
+  std::string ts;       ///< UTC RFC 3339 with milliseconds
+  double t = 0;         ///< seconds since the run started
+  std::string type;     ///< run.started, step.started, …
+  std::string step;     ///< empty when it concerns no step
+  int attempt = 0;      ///< 0 when not an attempt's event
+  Value data = Value::object();
+
+  Value to_json() const;
+  static Event from_json(const Value& v);
+};
+
+struct RunInfo {
+  std::string id;
+  std::string incident;
+  std::string runbook;        ///< the runbook's id
+  std::string title;
+  std::string file;
+  std::string content_hash;
+  std::string severity;
+  std::string status = "running";  ///< running | recovered | failed | aborted
+  std::string started_at;          ///< RFC 3339
+  std::string ended_at;            ///< empty while running
+  std::string incident_start;      ///< the RTO clock's start (RFC 3339)
+  bool drill = false;
+  std::string drill_name;
+  std::string operator_name;
+  Value inputs = Value::object();  ///< secrets masked
+  long long rto_ms = 0;            ///< 0: no RTO
+  long long rpo_ms = 0;            ///< 0: no RPO
+  long long last_seq = 0;
+
+  Value to_json() const;
+};
+
+struct Lease {
+  std::string holder;   ///< "user@host pid N"
+  long long epoch = 0;  ///< grows at every takeover
+  long long expires_ms = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Creates the run and appends its first events in one transaction.
+  virtual Status create_run(const RunInfo& run, const std::vector<Event>& first) = 0;
+  /// Appends events (seq must continue the run's timeline) durably. A run.ended event
+  /// also sets the run's status and end time. If `epoch` > 0, refuses unless the caller
+  /// still holds the lease of the run's incident with that epoch (a stale engine cannot
+  /// write).
+  virtual Status append(const std::string& run_id, const std::vector<Event>& events, long long epoch = 0) = 0;
+
+  virtual std::optional<RunInfo> run(const std::string& id) = 0;
+  /// Newest first.
+  virtual std::vector<RunInfo> runs(int limit) = 0;
+  /// Runs of an incident, oldest first.
+  virtual std::vector<RunInfo> runs_of_incident(const std::string& incident) = 0;
+  virtual std::vector<Event> events(const std::string& run_id) = 0;
+  /// Verifies the stored chain of a run's events; returns an error naming the first bad
+  /// event. `tail_only` is set when only the last event is damaged (a torn write).
+  virtual Status verify_chain(const std::string& run_id, bool* tail_only) = 0;
+
+  /// The next free incident number for a day ("20261123" -> 1, 2, …).
+  virtual int next_incident_number(const std::string& yyyymmdd) = 0;
+
+  /// Leases are per incident (`key` = the incident id): one engine per incident.
+  /// Takes the lease for `holder` until now+ttl if it is free or expired (epoch is
+  /// then raised), or renews it if `holder` holds it with `epoch`. On refusal returns an
+  /// error and fills *current with the holder.
+  virtual Status acquire_lease(const std::string& run_id, const std::string& holder, long long ttl_ms,
+                               long long now_ms, Lease* got, Lease* current) = 0;
+  /// The run's lease as stored (possibly expired), if any.
+  virtual std::optional<Lease> lease(const std::string& run_id) = 0;
+  virtual Status renew_lease(const std::string& run_id, const Lease& held, long long ttl_ms, long long now_ms) = 0;
+  virtual Status release_lease(const std::string& run_id, const Lease& held) = 0;
+
+  /// Notes for a run whose engine is live: queued here, journaled by that engine (so the
+  /// timeline keeps one writer). take_notes returns and removes them.
+  virtual Status queue_note(const std::string& run_id, const Value& note) = 0;
+  virtual std::vector<Value> take_notes(const std::string& run_id) = 0;
+  /// Appends one event at the end of a run that no engine holds (seq assigned here).
+  virtual Status append_next(const std::string& run_id, Event e) = 0;
+
+  virtual std::string describe() const = 0;  ///< e.g. "sqlite:.runbook/runbook.db"
+};
+
+/// Opens (creating when needed) the store at `url`: `sqlite:PATH`, a plain PATH, or
+/// `postgres://…`. An empty url means $RUNBOOK_STORE, else `.runbook/runbook.db`.
+std::unique_ptr<Store> open_store(const std::string& url, Status* status);
+
+/// The chain value of an event: sha256(prev || canonical event), first 16 bytes in hex.
+std::string chain_hash(const std::string& prev, const Event& e);
+
+}  // namespace rb::journal

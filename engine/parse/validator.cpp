@@ -1,0 +1,323 @@
+// Semantic checks of a parsed runbook (see runbook_parser.h).
+#include <fmt/format.h>
+
+#include "base/text.h"
+#include "expr/template.h"
+#include "parse/node_check.h"
+#include "parse/runbook_parser.h"
+#include "plan/graph.h"
+
+namespace rb::parse {
+
+using model::Runbook;
+using model::Step;
+
+namespace {
+
+const std::vector<std::string> kRunFields = {"id",       "incident", "elapsed",  "rto_remaining", "drill",
+                                              "operator", "started",  "rto",      "runbook"};
+const std::vector<std::string> kStepFields = {"outputs", "status", "attempts", "duration_ms", "error"};
+
+// Maps byte offsets of the source to positions (for `${{` inside multi-line strings).
+class SourceMap {
+ public:
+  explicit SourceMap(const std::string& src) : src_(src) {
+    starts_.push_back(0);
+    for (size_t i = 0; i < src.size(); ++i)
+      if (src[i] == '\n') starts_.push_back(i + 1);
+  }
+  SourcePos at(size_t off) const {
+    auto it = std::upper_bound(starts_.begin(), starts_.end(), off);
+    size_t line = static_cast<size_t>(it - starts_.begin());
+    size_t start = starts_[line - 1];
+    int col = 1;
+    for (size_t i = start; i < off && i < src_.size(); ++i)
+      if ((static_cast<unsigned char>(src_[i]) & 0xC0) != 0x80) ++col;
+    return {static_cast<int>(line), col};
+  }
+  /// Position of the n-th (0-based) "${{" at or after byte `from`.
+  std::optional<size_t> nth_interp(long from, size_t n) const {
+    if (from < 0) return std::nullopt;
+    size_t p = static_cast<size_t>(from);
+    for (size_t k = 0;; ++k) {
+      p = src_.find("${{", p);
+      if (p == std::string::npos) return std::nullopt;
+      if (k == n) return p;
+      p += 3;
+    }
+  }
+
+ private:
+  const std::string& src_;
+  std::vector<size_t> starts_;
+};
+
+class Validator {
+ public:
+  Validator(const Runbook& rb, const std::string& src, plugin::Registry& reg, Diagnostics& d)
+      : rb_(rb), map_(src), reg_(reg), d_(d) {
+    for (auto& s : rb.steps) step_ids_.push_back(s.id);
+    for (auto& i : rb.inputs) input_names_.push_back(i.name);
+  }
+
+  void run() {
+    if (rb_.steps.empty()) return;
+    graph();
+    for (auto& s : rb_.steps) step_exprs(s);
+    warnings();
+  }
+
+ private:
+  // ---- graph -----------------------------------------------------------------------
+  void graph() {
+    auto start = rb_.step_index.find(rb_.start);
+    if (start == rb_.step_index.end()) {
+      d_.error(rb_.start_pos, fmt::format("start step '{}' is not defined{}", rb_.start,
+                                          did_you_mean_suffix(rb_.start, step_ids_)));
+    }
+    for (auto& s : rb_.steps) {
+      for (const model::Target* t : s.targets()) {
+        if (!rb_.find(t->step))
+          d_.error(t->pos, fmt::format("step '{}' goes to '{}', which is not defined{}", s.id, t->step,
+                                       did_you_mean_suffix(t->step, step_ids_)));
+      }
+      if (s.kind != model::StepKind::End && !s.next && s.choose.empty() && !s.implicit_end)
+        d_.error(s.pos, fmt::format("step '{}' has no way out: give it 'next', 'choose' or make it an 'end' step "
+                                    "(only the last listed step ends the run by itself)",
+                                    s.id));
+      if (!s.choose.empty() && s.choose.back().when && !s.continue_on_failure)
+        d_.warning(s.choose.back().pos,
+                   fmt::format("'choose' of step '{}' has no default entry: if no 'when' holds the step fails", s.id));
+      if (s.on_timeout && !s.timeout && !(s.kind == model::StepKind::Action && s.action.kind == "approval"))
+        d_.warning(s.on_timeout->pos, fmt::format("step '{}' has 'on_timeout' but no 'timeout'", s.id));
+    }
+    if (start == rb_.step_index.end()) return;
+    auto reach = plan::reachable_from(rb_, start->second);
+    auto ends = plan::can_reach_end(rb_);
+    bool any_end = false;
+    for (size_t i = 0; i < rb_.steps.size(); ++i) {
+      const Step& s = rb_.steps[i];
+      if (!reach[i]) {
+        d_.error(s.pos, fmt::format("step '{}' is unreachable from start '{}'", s.id, rb_.start));
+        continue;
+      }
+      if (plan::is_terminal(s)) any_end = true;
+      if (!ends[i] && (s.next || !s.choose.empty()))
+        d_.error(s.pos, fmt::format("no path from step '{}' reaches an end step (a loop with no way out)", s.id));
+    }
+    if (!any_end)
+      d_.error(rb_.start_pos.known() ? rb_.start_pos : rb_.steps[start->second].pos,
+               fmt::format("no path from start '{}' reaches an end step", rb_.start));
+  }
+
+  // ---- names -------------------------------------------------------------------------
+  void names(const expr::Expression& e, bool result_ok, const char* where) {
+    for (auto& ref : expr::name_refs(e)) {
+      SourcePos pos = e.at(ref.offset);
+      const std::string& root = ref.path[0];
+      if (root == "inputs") {
+        if (ref.path.size() >= 2 && !rb_.input(ref.path[1]))
+          d_.error(pos, fmt::format("input '{}' is not declared in 'inputs'{}", ref.path[1],
+                                    did_you_mean_suffix(ref.path[1], input_names_)));
+      } else if (root == "steps") {
+        if (ref.path.size() < 2) continue;
+        const Step* s = rb_.find(ref.path[1]);
+        if (!s) {
+          d_.error(pos, fmt::format("step '{}' is not defined{}", ref.path[1], did_you_mean_suffix(ref.path[1], step_ids_)));
+          continue;
+        }
+        if (ref.path.size() < 3) continue;
+        if (std::find(kStepFields.begin(), kStepFields.end(), ref.path[2]) == kStepFields.end()) {
+          d_.error(pos, fmt::format("steps.{} has no '{}' (it has {}){}", s->id, ref.path[2], join(kStepFields, ", "),
+                                    did_you_mean_suffix(ref.path[2], kStepFields)));
+          continue;
+        }
+        if (ref.path[2] == "outputs" && ref.path.size() >= 4) {
+          bool declared = false;
+          std::vector<std::string> outs;
+          for (auto& o : s->outputs) {
+            outs.push_back(o.name);
+            declared = declared || o.name == ref.path[3];
+          }
+          if (!declared)
+            d_.error(pos, fmt::format("step '{}' does not declare output '{}'{}", s->id, ref.path[3],
+                                      did_you_mean_suffix(ref.path[3], outs)));
+        }
+      } else if (root == "result") {
+        if (!result_ok)
+          d_.error(pos, fmt::format("'result' is not available {} (only in expect, outputs, record and choose)", where));
+      } else if (root == "run") {
+        if (ref.path.size() >= 2 && std::find(kRunFields.begin(), kRunFields.end(), ref.path[1]) == kRunFields.end())
+          d_.error(pos, fmt::format("run has no '{}'{}", ref.path[1], did_you_mean_suffix(ref.path[1], kRunFields)));
+      } else if (root == "env") {
+      } else {
+        d_.error(pos, fmt::format("unknown name '{}' (names start with inputs, steps, result, env or run){}", root,
+                                  did_you_mean_suffix(root, expr::root_names())));
+      }
+    }
+    functions(e, e.root);
+  }
+
+  void functions(const expr::Expression& e, const expr::NodePtr& n) {
+    if (!n) return;
+    if (n->kind == expr::Node::Kind::Call) {
+      auto& fns = expr::function_names();
+      if (std::find(fns.begin(), fns.end(), n->name) == fns.end())
+        d_.error(e.at(n->offset), fmt::format("unknown function '{}'{}", n->name, did_you_mean_suffix(n->name, fns)));
+    }
+    for (auto& k : n->kids) functions(e, k);
+  }
+
+  // ---- templates in strings ----------------------------------------------------------
+  // Position of byte `off` of a scalar's value.
+  SourcePos scalar_pos(const yaml::Node& n, size_t off, size_t nth) {
+    bool single_line = n.scalar.find('\n') == std::string::npos;
+    if (single_line && n.style != '|' && n.style != '>') {
+      expr::Expression probe;
+      probe.text = n.scalar;
+      probe.pos = text_pos(n);
+      return probe.at(off);
+    }
+    if (auto p = map_.nth_interp(n.offset, nth)) {
+      SourcePos sp = map_.at(*p);
+      // `off` points at or after "${{"; shift within the line.
+      size_t before = n.scalar.rfind("${{", off);
+      if (before != std::string::npos) sp.col += static_cast<int>(off - before);
+      return sp;
+    }
+    return n.pos;
+  }
+
+  void template_string(const yaml::Node& n, bool result_ok, const char* where) {
+    if (!n.is_scalar() || !expr::has_interpolation(n.scalar)) return;
+    expr::Error err;
+    auto t = expr::parse_template(n.scalar, SourcePos{}, &err);
+    if (!t) {
+      size_t nth = count_interp(n.scalar, err.offset);
+      d_.error(scalar_pos(n, err.offset, nth), fmt::format("in '${{{{ }}}}': {}", err.message));
+      return;
+    }
+    size_t nth = 0;
+    size_t search = 0;
+    for (auto& part : t->parts) {
+      if (!part.expr) continue;
+      size_t open = n.scalar.find("${{", search);
+      size_t body = n.scalar.find_first_not_of(" \t", open + 3);
+      search = open + 3;
+      expr::Expression e = *part.expr;
+      e.pos = scalar_pos(n, body, nth++);
+      names(e, result_ok, where);
+    }
+  }
+
+  static size_t count_interp(const std::string& s, size_t upto) {
+    size_t n = 0, p = 0;
+    while ((p = s.find("${{", p)) != std::string::npos && p + 3 <= upto) {
+      ++n;
+      p += 3;
+    }
+    return n == 0 ? 0 : n - 1;
+  }
+
+  void template_tree(const yaml::Node& n, const std::vector<std::string>& raw, const std::string& kind,
+                     const char* where, int depth = 0) {
+    if (n.is_scalar()) {
+      template_string(n, false, where);
+      return;
+    }
+    for (auto& item : n.items) template_tree(item, {}, kind, where, depth + 1);
+    for (auto& [k, v] : n.entries) {
+      if (depth == 0 && std::find(raw.begin(), raw.end(), k.scalar) != raw.end()) {
+        raw_string(v, kind, k.scalar);
+        continue;
+      }
+      template_tree(v, {}, kind, where, depth + 1);
+    }
+  }
+
+  void raw_string(const yaml::Node& v, const std::string& kind, const std::string& key) {
+    auto report = [&](const yaml::Node& s) {
+      size_t off = s.scalar.find("${{");
+      if (off == std::string::npos) return;
+      d_.error(scalar_pos(s, off, 0),
+               fmt::format("'${{{{ }}}}' inside {} '{}': values must go through 'params' ($1, $2 …), "
+                           "never into the SQL text",
+                           kind, key));
+    };
+    if (v.is_scalar()) report(v);
+    for (auto& item : v.items)
+      if (item.is_scalar()) report(item);
+  }
+
+  void action(const model::Action& a, const char* where) {
+    plugin::Plugin* p = reg_.find(a.kind);
+    if (!p) {
+      d_.warning(a.pos, fmt::format("'{}' is not a built-in action and no external plugin 'runbook-plugin-{}' was "
+                                    "found on the plugin path; the run will refuse to start without it",
+                                    a.kind, a.kind));
+    }
+    std::vector<std::string> raw = p ? p->raw_keys() : std::vector<std::string>{};
+    if (a.kind == "wait" && a.params.is_map()) {
+      // `until` holds a check whose own action was handled as a check.
+      for (auto& [k, v] : a.params.entries)
+        if (k.scalar != "until") template_tree(v, {}, a.kind, where, 1);
+      return;
+    }
+    template_tree(a.params, raw, a.kind, where);
+  }
+
+  void check(const model::Check& c, const char* where) {
+    action(c.action, where);
+    if (c.expect) names(*c.expect, true, "here");
+  }
+
+  void step_exprs(const Step& s) {
+    const char* in_params = "in action parameters";
+    if (s.kind == model::StepKind::Action) {
+      action(s.action, in_params);
+      if (s.wait_until) check(*s.wait_until, in_params);
+    }
+    for (auto& b : s.parallel) check(b, in_params);
+    for (auto& c : s.verify) check(c, in_params);
+    if (s.rollback) check(*s.rollback, "in a rollback");
+    if (s.expect) names(*s.expect, true, "here");
+    for (auto& o : s.outputs) names(o.expr, true, "here");
+    if (s.record_rpo) names(*s.record_rpo, true, "here");
+    for (auto& arm : s.choose)
+      if (arm.when) names(*arm.when, true, "here");
+    for (auto& ev : s.env) {
+      yaml::Node n;
+      n.kind = yaml::Node::Kind::Scalar;
+      n.scalar = ev.value;
+      n.pos = ev.pos;
+      template_string(n, false, "in env");
+    }
+  }
+
+  // ---- warnings ------------------------------------------------------------------------
+  void warnings() {
+    auto start = rb_.step_index.find(rb_.start);
+    if (start == rb_.step_index.end() || !rb_.objectives.rto) return;
+    auto cp = plan::critical_path(rb_, start->second);
+    if (cp.found && cp.total > *rb_.objectives.rto)
+      d_.warning(rb_.objectives.pos, fmt::format("critical path ({}) exceeds the RTO ({})", format_duration(cp.total),
+                                                 format_duration(*rb_.objectives.rto)));
+  }
+
+  const Runbook& rb_;
+  SourceMap map_;
+  plugin::Registry& reg_;
+  Diagnostics& d_;
+  std::vector<std::string> step_ids_;
+  std::vector<std::string> input_names_;
+};
+
+}  // namespace
+
+void validate_runbook(const model::Runbook& rb, const std::string& source, plugin::Registry& registry,
+                      Diagnostics& diag) {
+  Validator v(rb, source, registry, diag);
+  v.run();
+}
+
+}  // namespace rb::parse

@@ -1,0 +1,31 @@
+#include "plugin/plugin.h"
+
+namespace rb::plugin {
+
+std::string Plugin::describe(const Value& params) const {
+  return name() + " " + params.dump(-1, ' ', false, Value::error_handler_t::replace);
+}
+
+bool Registry::add(std::unique_ptr<Plugin> p) {
+  std::string n = p->name();
+  if (plugins_.count(n)) return false;
+  plugins_.emplace(std::move(n), std::move(p));
+  return true;
+}
+
+Plugin* Registry::find(const std::string& name) {
+  if (auto it = plugins_.find(name); it != plugins_.end()) return it->second.get();
+  if (auto it = external_.find(name); it != external_.end()) return it->second.get();
+  if (!resolver_) return nullptr;
+  auto p = resolver_(name);
+  if (!p) return nullptr;
+  return external_.emplace(name, std::move(p)).first->second.get();
+}
+
+std::vector<std::string> Registry::names() const {
+  std::vector<std::string> out;
+  for (auto& [k, v] : plugins_) out.push_back(k);
+  return out;
+}
+
+}  // namespace rb::plugin
