@@ -32,6 +32,7 @@ const Value* RunState::root(const std::string& name) const {
                   {"operator", operator_name},
                   {"drill", drill},
                   {"started", rfc3339_ms(run_start)},
+                  {"start_epoch", static_cast<double>(to_unix_ms(run_start)) / 1000.0},
                   {"runbook", rb_.id},
                   {"elapsed", elapsed}};
     if (rto) {

@@ -394,6 +394,11 @@ class Parser {
   }
 
   void step_timing(const Node& v, const Node* defaults, Step& s) {
+    if (s.kind == model::StepKind::End) return;
+    // Approvals and manual steps wait on people: their own `timeout` bounds them, not the
+    // default meant for commands.
+    bool asks = s.kind == model::StepKind::Action && (s.action.kind == "approval" || s.action.kind == "manual");
+    if (asks) defaults = nullptr;
     if (auto* n = pick(v, defaults, "budget")) s.budget = want_duration(*n, "'budget'", d_);
     if (auto* n = pick(v, defaults, "timeout")) {
       s.timeout = want_duration(*n, "'timeout'", d_);

@@ -14,8 +14,8 @@ using model::Step;
 
 namespace {
 
-const std::vector<std::string> kRunFields = {"id",       "incident", "elapsed",  "rto_remaining", "drill",
-                                              "operator", "started",  "rto",      "runbook"};
+const std::vector<std::string> kRunFields = {"id",      "incident", "elapsed", "rto_remaining", "drill",
+                                              "operator", "started", "start_epoch", "rto", "runbook"};
 const std::vector<std::string> kStepFields = {"outputs", "status", "attempts", "duration_ms", "error"};
 
 // Maps byte offsets of the source to positions (for `${{` inside multi-line strings).
@@ -75,39 +75,42 @@ class Validator {
       d_.error(rb_.start_pos, fmt::format("start step '{}' is not defined{}", rb_.start,
                                           did_you_mean_suffix(rb_.start, step_ids_)));
     }
+    // Reachability errors follow from broken transitions; report those alone first.
+    bool broken = false;
     for (auto& s : rb_.steps) {
       for (const model::Target* t : s.targets()) {
-        if (!rb_.find(t->step))
+        if (!rb_.find(t->step)) {
+          broken = true;
           d_.error(t->pos, fmt::format("step '{}' goes to '{}', which is not defined{}", s.id, t->step,
                                        did_you_mean_suffix(t->step, step_ids_)));
+        }
       }
-      if (s.kind != model::StepKind::End && !s.next && s.choose.empty() && !s.implicit_end)
+      if (s.kind != model::StepKind::End && !s.next && s.choose.empty() && !s.implicit_end) {
+        broken = true;
         d_.error(s.pos, fmt::format("step '{}' has no way out: give it 'next', 'choose' or make it an 'end' step "
                                     "(only the last listed step ends the run by itself)",
                                     s.id));
+      }
       if (!s.choose.empty() && s.choose.back().when && !s.continue_on_failure)
         d_.warning(s.choose.back().pos,
                    fmt::format("'choose' of step '{}' has no default entry: if no 'when' holds the step fails", s.id));
       if (s.on_timeout && !s.timeout && !(s.kind == model::StepKind::Action && s.action.kind == "approval"))
         d_.warning(s.on_timeout->pos, fmt::format("step '{}' has 'on_timeout' but no 'timeout'", s.id));
     }
-    if (start == rb_.step_index.end()) return;
+    if (start == rb_.step_index.end() || broken) return;
     auto reach = plan::reachable_from(rb_, start->second);
     auto ends = plan::can_reach_end(rb_);
-    bool any_end = false;
-    for (size_t i = 0; i < rb_.steps.size(); ++i) {
-      const Step& s = rb_.steps[i];
-      if (!reach[i]) {
-        d_.error(s.pos, fmt::format("step '{}' is unreachable from start '{}'", s.id, rb_.start));
-        continue;
-      }
-      if (plan::is_terminal(s)) any_end = true;
-      if (!ends[i] && (s.next || !s.choose.empty()))
-        d_.error(s.pos, fmt::format("no path from step '{}' reaches an end step (a loop with no way out)", s.id));
-    }
-    if (!any_end)
+    if (!ends[start->second]) {
       d_.error(rb_.start_pos.known() ? rb_.start_pos : rb_.steps[start->second].pos,
                fmt::format("no path from start '{}' reaches an end step", rb_.start));
+      return;
+    }
+    for (size_t i = 0; i < rb_.steps.size(); ++i) {
+      const Step& s = rb_.steps[i];
+      if (!reach[i]) d_.error(s.pos, fmt::format("step '{}' is unreachable from start '{}'", s.id, rb_.start));
+      else if (!ends[i])
+        d_.error(s.pos, fmt::format("no path from step '{}' reaches an end step (a loop with no way out)", s.id));
+    }
   }
 
   // ---- names -------------------------------------------------------------------------

@@ -140,6 +140,10 @@ class TreeBuilder : public YAML::EventHandler {
     if (n.quoted && mark.pos >= 0 && static_cast<size_t>(mark.pos) < src_.size()) {
       char c = src_[static_cast<size_t>(mark.pos)];
       if (c == '\'' || c == '"' || c == '|' || c == '>') n.style = c;
+      // yaml-cpp 0.7 accepts a quoted scalar that runs to the end of the file.
+      if ((c == '\'' || c == '"') && !closed_quote(static_cast<size_t>(mark.pos), c))
+        throw LoadAbort{n.pos, fmt::format("unterminated {}-quoted string (no closing {})",
+                                           c == '"' ? "double" : "single", c)};
     }
     if (!tag.empty() && tag != "!" && tag != "?")
       throw LoadAbort{n.pos, fmt::format("YAML tags are not supported ('{}')", tag)};
@@ -225,6 +229,24 @@ class TreeBuilder : public YAML::EventHandler {
     f.node.entries.emplace_back(std::move(f.key), std::move(n));
     f.key = Node{};
     f.has_key = false;
+  }
+
+  // Whether the quoted scalar opening at `at` is closed before the end of the source.
+  bool closed_quote(size_t at, char q) const {
+    for (size_t i = at + 1; i < src_.size(); ++i) {
+      if (q == '"' && src_[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (src_[i] == q) {
+        if (q == '\'' && i + 1 < src_.size() && src_[i + 1] == '\'') {
+          ++i;
+          continue;
+        }
+        return true;
+      }
+    }
+    return false;
   }
 
   const LoadLimits& limits_;

@@ -191,6 +191,14 @@ class ShellPlugin : public plugin::Plugin {
       o.cancelled = *cancelled;
       o.result["exit_code"] = ex.term_signal ? 128 + ex.term_signal : ex.exit_code;
       if (ex.term_signal) o.result["signal"] = ex.term_signal;
+      {
+        // stdout that is one JSON document is also given parsed, as result.json.
+        std::string_view body = trim(ex.out);
+        if (!body.empty() && (body.front() == '{' || body.front() == '[') && !ex.out_truncated) {
+          auto j = Value::parse(body, nullptr, false);
+          if (!j.is_discarded()) o.result["json"] = std::move(j);
+        }
+      }
       o.result["stdout"] = std::move(ex.out);
       o.result["stderr"] = std::move(ex.err);
       o.result["stdout_bytes"] = ex.out_bytes;

@@ -80,7 +80,19 @@ bool bind_all(sqlite3* db, sqlite3_stmt* st, const Value& params, std::string* e
     return false;
   }
   for (int i = 0; i < want; ++i) {
-    const Value& v = params[static_cast<size_t>(i)];
+    // $N and ?N name the N-th value wherever they stand; plain ? and :name go in order.
+    size_t idx = static_cast<size_t>(i);
+    if (const char* name = sqlite3_bind_parameter_name(st, i + 1); name && (name[0] == '$' || name[0] == '?')) {
+      char* end = nullptr;
+      long n = std::strtol(name + 1, &end, 10);
+      if (end && *end == 0 && n >= 1) idx = static_cast<size_t>(n - 1);
+    }
+    if (idx >= params.size()) {
+      *err = fmt::format("the query uses parameter {} but only {} value{} given in 'params'", idx + 1, params.size(),
+                         params.size() == 1 ? " was" : "s were");
+      return false;
+    }
+    const Value& v = params[idx];
     int rc;
     if (v.is_null()) rc = sqlite3_bind_null(st, i + 1);
     else if (v.is_boolean()) rc = sqlite3_bind_int(st, i + 1, v.get<bool>() ? 1 : 0);

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Worker crash: the worker dies mid-job, leaving jobs stuck in `processing` (one of them
+# for hours), a backlog of pending jobs, and dead jobs (transient and bad input).
+. "$(dirname "$0")/common.sh" "$@"
+sb worker stop >/dev/null
+old=$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%S.000000Z)
+new=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
+sb sql "INSERT INTO jobs VALUES ('job-stuck-1', 1, 'processing', 'generate', NULL, 1, '$old', '$old')" >/dev/null
+sb sql "INSERT INTO jobs VALUES ('job-stuck-2', 2, 'processing', 'generate', NULL, 1, '$old', '$old')" >/dev/null
+for i in 1 2 3 4 5 6 7 8; do
+  sb sql "INSERT INTO jobs VALUES ('job-backlog-$i', 3, 'pending', 'generate', NULL, 0, '$new', '$new')" >/dev/null
+done
+sb sql "INSERT INTO dead_jobs VALUES ('job-dead-transient-1', 4, 'generate', 'provider timeout (503 from upstream)', 'transient', '$new')" >/dev/null
+sb sql "INSERT INTO dead_jobs VALUES ('job-dead-transient-2', 5, 'generate', 'connection reset by provider', 'transient', '$new')" >/dev/null
+sb sql "INSERT INTO dead_jobs VALUES ('job-dead-bad-1', 6, 'bad-input', 'invalid input: prompt is empty', 'bad_input', '$new')" >/dev/null
+echo "fault injected: worker killed, 2 jobs stuck in processing, 8 pending, 3 dead jobs"
