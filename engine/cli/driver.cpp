@@ -95,7 +95,7 @@ int drive(const model::Runbook& rb, exec::ExecOptions opts, exec::Journal& journ
   journal.set_lease_epoch(d.lease.epoch);
 
   exec::Answers answers(io, opts.operator_name, d.yes, opts.drill, d.answers);
-  answers.set_interactive(d.mode != report::ConsoleMode::Json || isatty(0));
+
   std::string run_id = opts.run_id;
   exec::Executor ex(rb, std::move(opts), journal, reg, answers, masker, io);
   ex.set_on_tick([&](const exec::LiveState& s) {

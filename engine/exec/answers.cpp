@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <fmt/format.h>
+#include <deque>
 #include <iostream>
 #include <thread>
 #include <unistd.h>
@@ -71,14 +72,15 @@ struct Answers::Impl : std::enable_shared_from_this<Impl> {
     std::fflush(stderr);
   }
 
-  static std::string format_timeout(Millis m) {
-    long long s = m.count() / 1000;
-    if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
-    return fmt::format("{}s", s);
-  }
+  static std::string format_timeout(Millis m) { return format_duration_short(m); }
+
+  std::deque<std::string> early;  // lines typed before their question was asked
 
   void on_line(const std::string& line) {
-    if (!pending) return;
+    if (!pending) {
+      early.push_back(line);
+      return;
+    }
     auto a = parse_answer(line);
     if (!a) {
       fmt::print(stderr, "    Please answer yes or no (or yes@NAME).\n");
@@ -167,7 +169,7 @@ void Answers::ask(const plugin::Question& q, std::function<void(plugin::Answer)>
       return done(a);
     }
   }
-  if (!interactive_ || m.stdin_closed) {
+  if (!interactive_ || (m.stdin_closed && m.early.empty())) {
     plugin::Answer a;
     a.note = fmt::format("no answer for step '{}': no --answer {}=…, no --yes, and no terminal to ask", q.step_id, q.step_id);
     return done(a);
@@ -175,6 +177,12 @@ void Answers::ask(const plugin::Question& q, std::function<void(plugin::Answer)>
   m.pending = Impl::Pending{q, cb, refused};
   m.start_reader();
   m.prompt();
+  while (m.pending && !m.early.empty()) {
+    std::string line = m.early.front();
+    m.early.pop_front();
+    m.on_line(line);
+  }
+  if (!m.pending) return;
   if (q.timeout) {
     auto self = impl_;
     Millis t = *q.timeout;

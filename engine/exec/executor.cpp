@@ -736,7 +736,7 @@ struct Executor::Impl {
       RtoState r = rto_now();
       data["rto"]["met"] = state == model::EndState::Recovered && r.elapsed <= *rb.objectives.rto;
     }
-    if (aborting && state != model::EndState::Aborted) {
+    if (aborting) {
       state = model::EndState::Aborted;
       data["status"] = "aborted";
       data["reason"] = abort_reason;
