@@ -7,7 +7,10 @@ namespace rb {
 
 void Masker::add(std::string_view secret) {
   if (secret.size() < 3) return;
-  secrets_.emplace(secret);
+  for (auto& s : secrets_)
+    if (s == secret) return;
+  auto at = std::find_if(secrets_.begin(), secrets_.end(), [&](const std::string& s) { return s.size() < secret.size(); });
+  secrets_.emplace(at, secret);
 }
 
 std::string mask_url_passwords(std::string_view text) {
@@ -54,17 +57,11 @@ std::string mask_url_passwords(std::string_view text) {
 
 std::string Masker::mask(std::string_view text) const {
   std::string out(text);
-  if (!secrets_.empty()) {
-    // Longest secrets first so that a secret containing another is masked whole.
-    std::vector<const std::string*> order;
-    for (auto& s : secrets_) order.push_back(&s);
-    std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->size() > b->size(); });
-    for (auto* s : order) {
-      size_t pos = 0;
-      while ((pos = out.find(*s, pos)) != std::string::npos) {
-        out.replace(pos, s->size(), kMask);
-        pos += kMask.size();
-      }
+  for (auto& s : secrets_) {
+    size_t pos = 0;
+    while ((pos = out.find(s, pos)) != std::string::npos) {
+      out.replace(pos, s.size(), kMask);
+      pos += kMask.size();
     }
   }
   if (out.find("://") != std::string::npos || out.find("password=") != std::string::npos)

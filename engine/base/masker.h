@@ -5,7 +5,7 @@
 // Thread-compatible: add() and mask() are called from the engine's one loop thread.
 #pragma once
 
-#include <set>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -28,7 +28,7 @@ class Masker {
   static constexpr std::string_view kMask = "***";
 
  private:
-  std::set<std::string, std::greater<>> secrets_;  // longest-first not guaranteed; see mask()
+  std::vector<std::string> secrets_;  // longest first, so a secret containing another is masked whole
 };
 
 /// Replaces the password of URLs with userinfo (scheme://user:pass@host) by ***.

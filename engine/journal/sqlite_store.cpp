@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <map>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,10 +65,36 @@ CREATE TABLE IF NOT EXISTS queued_notes (
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
 )SQL";
 
+// Prepared statements are cached per connection (the store uses a fixed set of SQL texts)
+// and only reset after use.
+std::map<std::pair<sqlite3*, std::string>, sqlite3_stmt*>& stmt_cache() {
+  static std::map<std::pair<sqlite3*, std::string>, sqlite3_stmt*> cache;
+  return cache;
+}
+
+void drop_cached(sqlite3* db) {
+  auto& c = stmt_cache();
+  for (auto it = c.begin(); it != c.end();) {
+    if (it->first.first == db) {
+      sqlite3_finalize(it->second);
+      it = c.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(sqlite3* db, const std::string& sql) {
+    auto& slot = stmt_cache()[{db, sql}];
+    if (!slot) sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &slot, nullptr);
+    st_ = slot;
+  }
+  ~Stmt() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   sqlite3_stmt* get() { return st_; }
@@ -145,7 +172,10 @@ Status make_private_dir(const std::string& dir) {
 }  // namespace
 
 SqliteStore::~SqliteStore() {
-  if (db_) sqlite3_close_v2(db_);
+  if (db_) {
+    drop_cached(db_);
+    sqlite3_close_v2(db_);
+  }
 }
 
 Status SqliteStore::open(const std::string& path) {
@@ -277,14 +307,14 @@ Status SqliteStore::append(const std::string& run_id, const std::vector<Event>& 
 }
 
 std::optional<RunInfo> SqliteStore::run(const std::string& id) {
-  Stmt s(db_, fmt::format("SELECT {} FROM runs WHERE id = ?", kRunCols).c_str());
+  Stmt s(db_, fmt::format("SELECT {} FROM runs WHERE id = ?", kRunCols));
   s.bind(1, id);
   if (!s.row()) return std::nullopt;
   return read_run(s);
 }
 
 std::vector<RunInfo> SqliteStore::runs(int limit) {
-  Stmt s(db_, fmt::format("SELECT {} FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", kRunCols).c_str());
+  Stmt s(db_, fmt::format("SELECT {} FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", kRunCols));
   s.bind(1, static_cast<long long>(limit));
   std::vector<RunInfo> out;
   while (s.row()) out.push_back(read_run(s));
@@ -292,7 +322,7 @@ std::vector<RunInfo> SqliteStore::runs(int limit) {
 }
 
 std::vector<RunInfo> SqliteStore::runs_of_incident(const std::string& incident) {
-  Stmt s(db_, fmt::format("SELECT {} FROM runs WHERE incident = ? ORDER BY started_at, id", kRunCols).c_str());
+  Stmt s(db_, fmt::format("SELECT {} FROM runs WHERE incident = ? ORDER BY started_at, id", kRunCols));
   s.bind(1, incident);
   std::vector<RunInfo> out;
   while (s.row()) out.push_back(read_run(s));

@@ -14,6 +14,7 @@ namespace rb::parse {
 using model::Check;
 using model::Runbook;
 using model::Step;
+using yaml::Entry;
 using yaml::Node;
 
 const std::vector<std::string>& step_keys() {
@@ -252,7 +253,7 @@ class Parser {
 
   // Finds the step's one action (plugin key, parallel or end) and reports typos.
   void step_action(const Node& v, Step& s, const std::string& where) {
-    std::vector<const std::pair<Node, Node>*> actions;
+    std::vector<const Entry*> actions;
     std::vector<std::string> known = step_keys();
     known.insert(known.end(), kBuiltinActions.begin(), kBuiltinActions.end());
     for (auto& e : v.entries) {
@@ -352,7 +353,7 @@ class Parser {
     if (!want_map(n, what, d_)) return std::nullopt;
     Check c;
     c.pos = n.pos;
-    const std::pair<Node, Node>* act = nullptr;
+    const Entry* act = nullptr;
     std::vector<std::string> known = kCheckKeys;
     known.insert(known.end(), kBuiltinActions.begin(), kBuiltinActions.end());
     for (auto& e : n.entries) {

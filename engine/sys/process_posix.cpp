@@ -360,7 +360,7 @@ class PosixProcess : public Process, public std::enable_shared_from_this<PosixPr
   ExitFn on_exit_;
   asio::posix::stream_descriptor out_, err_, in_, pidfd_;
   asio::steady_timer timer_, kill_timer_;
-  std::array<char, 65536> buf_out_{}, buf_err_{};
+  std::array<char, 65536> buf_out_, buf_err_;  // not zeroed: read into only
   ProcessExit result_;
   pid_t pid_ = -1;
   bool reaped_ = false, exited_ = false, out_eof_ = false, err_eof_ = false;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <map>
+#include <unordered_map>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,7 +25,7 @@ const Node* Node::get(std::string_view key) const {
   return e ? &e->second : nullptr;
 }
 
-const std::pair<Node, Node>* Node::entry(std::string_view key) const {
+const Entry* Node::entry(std::string_view key) const {
   if (kind != Kind::Map) return nullptr;
   for (auto& e : entries)
     if (e.first.scalar == key) return &e;
@@ -172,6 +173,7 @@ class TreeBuilder : public YAML::EventHandler {
     YAML::anchor_t anchor = 0;
     bool has_key = false;
     Node key;
+    std::unordered_map<std::string, int> key_lines;  // Map: key -> line, for duplicates
   };
 
   void count(size_t n, SourcePos pos) {
@@ -218,15 +220,14 @@ class TreeBuilder : public YAML::EventHandler {
     if (!f.has_key) {
       if (n.kind != Node::Kind::Scalar && !(n.kind == Node::Kind::Null))
         throw LoadAbort{n.pos, "map keys must be plain strings"};
-      for (auto& e : f.node.entries)
-        if (e.first.scalar == n.scalar)
-          throw LoadAbort{n.pos, fmt::format("duplicate key '{}' (first defined at line {})", n.scalar,
-                                             e.first.pos.line)};
+      auto [it, fresh] = f.key_lines.emplace(n.scalar, n.pos.line);
+      if (!fresh)
+        throw LoadAbort{n.pos, fmt::format("duplicate key '{}' (first defined at line {})", n.scalar, it->second)};
       f.key = std::move(n);
       f.has_key = true;
       return;
     }
-    f.node.entries.emplace_back(std::move(f.key), std::move(n));
+    f.node.entries.push_back(Entry{std::move(f.key), std::move(n)});
     f.key = Node{};
     f.has_key = false;
   }
@@ -321,6 +322,11 @@ bool load_string(std::string_view bytes, Node& out, Diagnostics& diag, const Loa
     if (auto tab = find_indent_tab(bytes); tab && (tab->line <= pos.line || msg.find("tab") != std::string::npos)) {
       diag.error(*tab, "tab character used for indentation (YAML indents with spaces)");
       return false;
+    }
+    if (msg.find("flow") != std::string::npos) {
+      // The usual cause: an expression with [ ] or , written unquoted inside { … } or [ … ].
+      msg += " (inside { } or [ ], a plain value cannot contain [ ] { } or commas: quote it, "
+             "e.g. n: \"result.rows[0].n\")";
     }
     diag.error(pos, fmt::format("YAML syntax error: {}", msg));
     return false;

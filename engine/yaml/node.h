@@ -15,6 +15,8 @@
 
 namespace rb::yaml {
 
+struct Entry;
+
 struct Node {
   enum class Kind { Null, Scalar, Seq, Map };
   Kind kind = Kind::Null;
@@ -24,7 +26,7 @@ struct Node {
   char style = 0;       ///< Scalar: '\'' or '"' (quoted), '|' or '>' (block), 0 (plain)
   long offset = -1;     ///< byte offset of the node in the source
   std::vector<Node> items;                     ///< Seq
-  std::vector<std::pair<Node, Node>> entries;  ///< Map, in source order (keys are Scalars)
+  std::vector<Entry> entries;                  ///< Map, in source order (keys are Scalars)
 
   bool is_null() const { return kind == Kind::Null; }
   bool is_scalar() const { return kind == Kind::Scalar; }
@@ -34,13 +36,20 @@ struct Node {
   /// Map lookup by key; nullptr when absent or not a map.
   const Node* get(std::string_view key) const;
   /// Entry of a map by key (for the key's position); nullptr when absent.
-  const std::pair<Node, Node>* entry(std::string_view key) const;
+  const Entry* entry(std::string_view key) const;
 
   /// Number of nodes in this subtree (used for the alias-expansion budget).
   size_t size() const;
 
   /// "a string", "a map", ... for error messages.
   const char* kind_name() const;
+};
+
+/// A map entry (a struct rather than std::pair so that Node may hold a vector of them
+/// while still incomplete).
+struct Entry {
+  Node first;   ///< the key
+  Node second;  ///< the value
 };
 
 /// Plain (unquoted) scalar typing per the YAML core schema.
