@@ -30,6 +30,8 @@ int cmd_run(const Global& g, const RunFlags& f);
 
 struct ResumeFlags {
   std::string run_id;
+  std::vector<std::string> inputs;
+  std::string inputs_file;
   std::vector<std::string> answers;
   bool yes = false;
   std::string operator_name;

@@ -104,7 +104,7 @@ std::optional<Value> typed(const model::Input& in, const yaml::Node& n, std::str
 }  // namespace
 
 std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string& inputs_file,
-                                    const std::vector<std::string>& pairs) {
+                                    const std::vector<std::string>& pairs, bool check_required) {
   Value out = Value::object();
   bool bad = false;
   std::vector<std::string> names;
@@ -171,7 +171,7 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
     given.insert(k);
   }
   for (auto& in : rb.inputs) {
-    if (in.required && !given.count(in.name) && out[in.name].is_null()) {
+    if (check_required && in.required && !given.count(in.name) && out[in.name].is_null()) {
       fmt::print(stderr, "{}:{}:{}: input '{}' is required: give it with --input {}=VALUE or --inputs FILE\n", rb.file,
                  in.pos.line, in.pos.col, in.name, in.name);
       bad = true;

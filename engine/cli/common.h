@@ -40,7 +40,7 @@ void error(const std::string& msg);
 /// Resolves inputs: runbook defaults, then --inputs FILE.yaml, then --input K=V (typed per
 /// the declaration). Reports every problem; returns nullopt when any.
 std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string& inputs_file,
-                                    const std::vector<std::string>& pairs);
+                                    const std::vector<std::string>& pairs, bool check_required = true);
 
 /// The engine's version string.
 const char* version();

@@ -32,7 +32,7 @@ long long lease_ttl_ms() {
 long long now_ms() { return to_unix_ms(std::chrono::system_clock::now()); }
 
 bool parse_answers(const model::Runbook& rb, const std::vector<std::string>& flags,
-                   std::map<std::string, exec::GivenAnswer>* out) {
+                   std::map<std::string, exec::GivenAnswer>* out, bool any_step) {
   bool ok = true;
   std::vector<std::string> ids;
   for (auto& s : rb.steps) ids.push_back(s.id);
@@ -50,7 +50,7 @@ bool parse_answers(const model::Runbook& rb, const std::vector<std::string>& fla
       ok = false;
       continue;
     }
-    if (s->kind != model::StepKind::Action || (s->action.kind != "approval" && s->action.kind != "manual")) {
+    if (!any_step && (s->kind != model::StepKind::Action || (s->action.kind != "approval" && s->action.kind != "manual"))) {
       error(fmt::format("--answer {}: step '{}' is not an approval or manual step", step, step));
       ok = false;
       continue;
@@ -156,8 +156,17 @@ int drive(const model::Runbook& rb, exec::ExecOptions opts, exec::Journal& journ
     signals.cancel();
     io.stop();
   };
-  if (d.resume) ex.resume(*d.resume, on_end);
-  else ex.start(on_end);
+  if (d.resume) {
+    journal.emit("run.resumed", "", 0, d.resumed_event);
+    if (auto s = journal.commit(); !s.ok()) {
+      console.close();
+      error(masker, s.message());
+      return kEngine;
+    }
+    ex.resume(*d.resume, on_end);
+  } else {
+    ex.start(on_end);
+  }
   io.run();
   console.close();
   if (result.engine_error) error(masker, fmt::format("engine stopped: {}", result.error));

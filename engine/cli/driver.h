@@ -21,6 +21,7 @@ struct DriveOptions {
   std::string lease_key;             ///< the incident id
   long long lease_ttl_ms = 10'000;
   std::optional<exec::ResumePoint> resume;
+  Value resumed_event;               ///< data of run.resumed, journaled before the run continues
   std::map<std::string, exec::GivenAnswer> answers;
   bool yes = false;
 };
@@ -37,7 +38,7 @@ long long now_ms();
 
 /// Parses --answer STEP=ANSWER flags against the runbook; reports problems (exit 2).
 bool parse_answers(const model::Runbook& rb, const std::vector<std::string>& flags,
-                   std::map<std::string, exec::GivenAnswer>* out);
+                   std::map<std::string, exec::GivenAnswer>* out, bool any_step = false);
 
 /// Every action kind used must resolve to a plugin; reports FILE:LINE:COL otherwise.
 bool check_plugins(const model::Runbook& rb, plugin::Registry& reg);

@@ -65,7 +65,11 @@ int main(int argc, char** argv) {
   ResumeFlags sf;
   auto* resume = app.add_subcommand("resume", "Continue a run whose engine died");
   resume->add_option("RUN_ID", sf.run_id, "The run")->required();
-  resume->add_option("--answer", sf.answers, "Answer a step: STEP=yes|no|done[@NAME]");
+  resume->add_option("--input", sf.inputs, "Give an input again (secrets are never stored): NAME=VALUE");
+  resume->add_option("--inputs", sf.inputs_file, "A YAML file of inputs");
+  resume->add_option("--answer", sf.answers,
+                     "Answer a step: STEP=yes|no|done[@NAME]; for an interrupted step that is not idempotent: "
+                     "yes runs it again, done counts it completed, no aborts the run");
   resume->add_flag("--yes,-y", sf.yes, "Approve every approval and manual step");
   resume->add_option("--operator", sf.operator_name, "Who resumes (default $USER)");
   resume->add_flag("--allow-changed", sf.allow_changed, "Resume even though the runbook file changed since the run started");

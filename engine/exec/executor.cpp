@@ -214,22 +214,56 @@ struct Executor::Impl {
   }
 
   void resume_at(const ResumePoint& at) {
-    init();
     rto_warned = at.rto_warned;
     rto_breached = at.rto_breached;
-    schedule_rto();
+    init();
     st.steps = at.steps;
     st.secret_outputs = at.secret_outputs;
     st.touch();
     rollback_stack = at.rollback_stack;
     const Step* s = rb.find(at.step);
-    if (!s) return end_run(model::EndState::Failed, fmt::format("cannot resume: step '{}' no longer exists", at.step));
-    if (at.skip_step) {
+    using M = ResumePoint::Mode;
+    if (at.mode == M::Rollbacks) {
       cur = s;
-      step_t0 = SteadyClock::now();
-      return succeeded(Value::object());
+      return end_run(at.end_state, at.reason, at.step);
     }
-    enter(*s, at.attempt);
+    if (!s) return end_run(model::EndState::Failed, fmt::format("cannot resume: step '{}' no longer exists", at.step));
+    cur = s;
+    step_t0 = SteadyClock::now();
+    attempt = at.attempt;
+    switch (at.mode) {
+      case M::Enter: return enter(*s, at.attempt);
+      case M::After: return after_step(at.outcome);
+      case M::Confirmed:
+        emit("step.confirmed", s->id, at.attempt, {{"reason", "interrupted; the operator confirmed it completed"}});
+        return succeeded(Value::object(), true);
+      case M::VerifyFirst: return verify_first(*s, at.attempt);
+      case M::Rollbacks: break;
+    }
+  }
+
+  // idempotent: verify-first on resume: the step's gates decide whether it is done.
+  void verify_first(const Step& s, int att) {
+    cur = &s;
+    attempt = att;
+    ++gen;
+    emit("step.verifying", s.id, att, {{"reason", "interrupted; idempotent: verify-first"}});
+    if (!commit()) return;
+    verify_first_check(0);
+  }
+
+  void verify_first_check(size_t i) {
+    const Step& s = *cur;
+    if (i >= s.verify.size()) {
+      emit("step.confirmed", s.id, attempt, {{"reason", "verify-first: every gate holds"}});
+      return succeeded(Value::object(), true);
+    }
+    const model::Check& c = s.verify[i];
+    poll_until(c, c.interval, std::nullopt, 0, [this, i, &c](bool ok, Value, std::string err) {
+      if (ok) return verify_first_check(i + 1);
+      emit("check.failed", cur->id, attempt, {{"check", c.name}, {"index", i}, {"error", err}, {"verify_first", true}});
+      enter(*cur, attempt);
+    });
   }
 
   // ---- a step -------------------------------------------------------------------------
@@ -587,7 +621,7 @@ struct Executor::Impl {
     after_step(oc);
   }
 
-  void succeeded(Value result) {
+  void succeeded(Value result, bool confirmed = false) {
     const Step& s = *cur;
     timeout_timer.cancel();
     budget_timer.cancel();
@@ -595,6 +629,7 @@ struct Executor::Impl {
     auto& ss = st.steps[s.id];
     Value outputs = Value::object();
     for (auto& od : s.outputs) {
+      if (confirmed) break;  // nothing ran in this engine: there is no result to read
       std::string err;
       bool tainted = false;
       auto v = st.eval(od.expr, &result, &err, &tainted);
@@ -616,7 +651,7 @@ struct Executor::Impl {
     if (!result.empty()) data["result"] = summarize(result);
     if (s.budget) data["budget_ms"] = ms(*s.budget);
     emit("step.succeeded", s.id, attempt, data);
-    if (s.record_rpo) {
+    if (s.record_rpo && !confirmed) {
       std::string err;
       auto v = st.eval(*s.record_rpo, &result, &err);
       if (v && v->is_number()) {

@@ -61,11 +61,21 @@ struct LiveState {
   std::vector<std::string> last_output;
 };
 
-/// State carried over from an earlier engine's timeline (resume).
+/// State carried over from an earlier engine's timeline (resume). See journal/replay.h.
 struct ResumePoint {
-  std::string step;     ///< the step to run next
-  int attempt = 1;      ///< its next attempt number
-  bool skip_step = false;  ///< verify-first held: count the step done, go on from it
+  enum class Mode {
+    Enter,        ///< run `step` from attempt `attempt` (a fresh step, a pending retry, an interrupted idempotent one)
+    VerifyFirst,  ///< run `step`'s verify checks; if they hold it is done, else run it as attempt `attempt`
+    Confirmed,    ///< the operator confirmed the interrupted `step` completed: record it and go on
+    After,        ///< `step` finished with `outcome` but its transition was not recorded: decide again
+    Rollbacks,    ///< the run was ending (`end_state`, `reason`): finish its rollbacks and end it
+  };
+  Mode mode = Mode::Enter;
+  std::string step;
+  int attempt = 1;
+  StepOutcome outcome = StepOutcome::Succeeded;
+  model::EndState end_state = model::EndState::Failed;
+  std::string reason;
   std::vector<std::string> rollback_stack;  ///< steps whose rollbacks are pending, oldest first
   std::map<std::string, StepState> steps;
   std::set<std::string> secret_outputs;

@@ -1,13 +1,376 @@
-// PostgreSQL implementation of journal::Store — see store.h.
+// The PostgreSQL run store: the same schema and semantics as the SQLite one (store.h), for
+// teams whose engines on several machines share runs and leases. Each append is one
+// transaction that locks the run's row, so two engines can never interleave a timeline.
+#include <libpq-fe.h>
+
 #include <fmt/format.h>
 
+#include "base/masker.h"
+#include "base/text.h"
 #include "journal/sqlite_store.h"
 
 namespace rb::journal {
+namespace {
+
+const char* kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS runbook_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runbook_runs (
+  id TEXT PRIMARY KEY, incident TEXT NOT NULL, runbook TEXT NOT NULL, title TEXT, file TEXT,
+  content_hash TEXT, severity TEXT, status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
+  incident_start TEXT, drill BOOLEAN NOT NULL DEFAULT false, drill_name TEXT, operator TEXT, inputs TEXT,
+  rto_ms BIGINT, rpo_ms BIGINT, last_seq BIGINT NOT NULL DEFAULT 0, last_chain TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS runbook_runs_incident ON runbook_runs(incident);
+CREATE TABLE IF NOT EXISTS runbook_events (
+  run_id TEXT NOT NULL, seq BIGINT NOT NULL, ts TEXT NOT NULL, t DOUBLE PRECISION NOT NULL, type TEXT NOT NULL,
+  step TEXT, attempt INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL, chain TEXT NOT NULL, PRIMARY KEY (run_id, seq));
+CREATE TABLE IF NOT EXISTS runbook_leases (
+  run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL, expires_ms BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS runbook_queued_notes (id BIGSERIAL PRIMARY KEY, run_id TEXT NOT NULL, note TEXT NOT NULL);
+INSERT INTO runbook_meta(key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
+)SQL";
+
+constexpr const char* kRunCols =
+    "id, incident, runbook, title, file, content_hash, severity, status, started_at, ended_at, incident_start, "
+    "drill, drill_name, operator, inputs, rto_ms, rpo_ms, last_seq";
+
+// One result, freed on scope exit.
+class Res {
+ public:
+  explicit Res(PGresult* r) : r_(r) {}
+  ~Res() { PQclear(r_); }
+  Res(const Res&) = delete;
+  Res& operator=(const Res&) = delete;
+  PGresult* get() const { return r_; }
+  bool ok() const {
+    auto s = PQresultStatus(r_);
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+  }
+  int rows() const { return PQntuples(r_); }
+  std::string text(int row, int col) const { return PQgetisnull(r_, row, col) ? "" : PQgetvalue(r_, row, col); }
+  long long i64(int row, int col) const { return PQgetisnull(r_, row, col) ? 0 : std::atoll(PQgetvalue(r_, row, col)); }
+  double f64(int row, int col) const { return PQgetisnull(r_, row, col) ? 0 : std::atof(PQgetvalue(r_, row, col)); }
+
+ private:
+  PGresult* r_;
+};
+
+class PgStore : public Store {
+ public:
+  ~PgStore() override {
+    if (c_) PQfinish(c_);
+  }
+
+  Status open(const std::string& url) {
+    url_ = url;
+    c_ = PQconnectdb(url.c_str());
+    if (PQstatus(c_) != CONNECTION_OK)
+      return Status::Error(fmt::format("cannot open store {}: {}", mask_url_passwords(url), trim(PQerrorMessage(c_))));
+    Res notice(PQexec(c_, "SET client_min_messages = warning"));
+    Res r(PQexec(c_, kSchema));
+    if (!r.ok()) return err("create schema");
+    return Status::OK();
+  }
+
+  Status create_run(const RunInfo& r, const std::vector<Event>& first) override {
+    if (auto s = begin(); !s.ok()) return s;
+    Res ins(q("INSERT INTO runbook_runs(id, incident, runbook, title, file, content_hash, severity, status, started_at, "
+              "incident_start, drill, drill_name, operator, inputs, rto_ms, rpo_ms) VALUES "
+              "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+              {r.id, r.incident, r.runbook, r.title, r.file, r.content_hash, r.severity, r.status, r.started_at,
+               r.incident_start, r.drill ? "true" : "false", r.drill_name, r.operator_name, r.inputs.dump(),
+               std::to_string(r.rto_ms), std::to_string(r.rpo_ms)}));
+    if (!ins.ok()) return rollback("cannot record run");
+    std::string chain;
+    if (auto s = insert_events(r.id, first, 0, "", &chain); !s.ok()) return rollback_with(s);
+    Res up(q("UPDATE runbook_runs SET last_seq = $1, last_chain = $2 WHERE id = $3",
+             {std::to_string(first.empty() ? 0 : first.back().seq), chain, r.id}));
+    if (!up.ok()) return rollback("cannot record run");
+    return commit();
+  }
+
+  Status append(const std::string& run_id, const std::vector<Event>& events, long long epoch) override {
+    if (events.empty()) return Status::OK();
+    if (auto s = begin(); !s.ok()) return s;
+    Res cur(q("SELECT last_seq, last_chain, incident FROM runbook_runs WHERE id = $1 FOR UPDATE", {run_id}));
+    if (!cur.ok() || cur.rows() == 0) return rollback(fmt::format("no run {}", run_id));
+    if (epoch > 0) {
+      Res l(q("SELECT epoch FROM runbook_leases WHERE run_id = $1 FOR SHARE", {cur.text(0, 2)}));
+      if (!l.ok() || l.rows() == 0 || l.i64(0, 0) != epoch) {
+        Res rb(PQexec(c_, "ROLLBACK"));
+        return Status::Error(fmt::format("lost the lease on run {}: another engine took it over", run_id));
+      }
+    }
+    std::string chain;
+    if (auto s = insert_events(run_id, events, cur.i64(0, 0), cur.text(0, 1), &chain); !s.ok()) return rollback_with(s);
+    const Event* ended = nullptr;
+    for (auto& e : events)
+      if (e.type == "run.ended") ended = &e;
+    std::string last = std::to_string(events.back().seq);
+    if (ended) {
+      Res up(q("UPDATE runbook_runs SET last_seq = $1, last_chain = $2, status = $3, ended_at = $4 WHERE id = $5",
+               {last, chain, ended->data.value("status", std::string("failed")), ended->ts, run_id}));
+      if (!up.ok()) return rollback("store write failed");
+    } else {
+      Res up(q("UPDATE runbook_runs SET last_seq = $1, last_chain = $2 WHERE id = $3", {last, chain, run_id}));
+      if (!up.ok()) return rollback("store write failed");
+    }
+    return commit();
+  }
+
+  Status append_next(const std::string& run_id, Event e) override {
+    if (auto s = begin(); !s.ok()) return s;
+    Res cur(q("SELECT last_seq, last_chain FROM runbook_runs WHERE id = $1 FOR UPDATE", {run_id}));
+    if (!cur.ok() || cur.rows() == 0) return rollback(fmt::format("no run {}", run_id));
+    e.seq = cur.i64(0, 0) + 1;
+    std::string chain;
+    if (auto s = insert_events(run_id, {e}, cur.i64(0, 0), cur.text(0, 1), &chain); !s.ok()) return rollback_with(s);
+    Res up(q("UPDATE runbook_runs SET last_seq = $1, last_chain = $2 WHERE id = $3", {std::to_string(e.seq), chain, run_id}));
+    if (!up.ok()) return rollback("store write failed");
+    return commit();
+  }
+
+  std::optional<RunInfo> run(const std::string& id) override {
+    Res r(q(fmt::format("SELECT {} FROM runbook_runs WHERE id = $1", kRunCols), {id}));
+    if (!r.ok() || r.rows() == 0) return std::nullopt;
+    return read_run(r, 0);
+  }
+
+  std::vector<RunInfo> runs(int limit) override {
+    Res r(q(fmt::format("SELECT {} FROM runbook_runs ORDER BY started_at DESC, id DESC LIMIT $1", kRunCols),
+            {std::to_string(limit)}));
+    std::vector<RunInfo> out;
+    for (int i = 0; r.ok() && i < r.rows(); ++i) out.push_back(read_run(r, i));
+    return out;
+  }
+
+  std::vector<RunInfo> runs_of_incident(const std::string& incident) override {
+    Res r(q(fmt::format("SELECT {} FROM runbook_runs WHERE incident = $1 ORDER BY started_at, id", kRunCols), {incident}));
+    std::vector<RunInfo> out;
+    for (int i = 0; r.ok() && i < r.rows(); ++i) out.push_back(read_run(r, i));
+    return out;
+  }
+
+  std::vector<Event> events(const std::string& run_id) override {
+    Res r(q("SELECT seq, ts, t, type, step, attempt, data, chain FROM runbook_events WHERE run_id = $1 ORDER BY seq",
+            {run_id}));
+    std::vector<Event> out;
+    for (int i = 0; r.ok() && i < r.rows(); ++i) out.push_back(read_event(r, i));
+    return out;
+  }
+
+  Status verify_chain(const std::string& run_id, bool* tail_only) override {
+    if (tail_only) *tail_only = false;
+    Res r(q("SELECT seq, ts, t, type, step, attempt, data, chain FROM runbook_events WHERE run_id = $1 ORDER BY seq",
+            {run_id}));
+    if (!r.ok()) return err("read events");
+    std::string chain;
+    long long expect = 1;
+    for (int i = 0; i < r.rows(); ++i) {
+      Event e = read_event(r, i);
+      std::string problem;
+      if (e.seq != expect) problem = fmt::format("seq {} where {} was expected (a gap or duplicate)", e.seq, expect);
+      else if (e.data.contains("corrupt") && e.data.size() == 1) problem = fmt::format("event {} has unreadable data", e.seq);
+      else if (chain_hash(chain, e) != r.text(i, 7))
+        problem = fmt::format("event {} ({}) does not match its checksum", e.seq, e.type);
+      if (!problem.empty()) {
+        if (tail_only) *tail_only = i == r.rows() - 1;
+        return Status::Error(problem);
+      }
+      chain = r.text(i, 7);
+      ++expect;
+    }
+    auto info = run(run_id);
+    if (info && info->last_seq != r.rows())
+      return Status::Error(fmt::format("run {} records {} events but {} are stored", run_id, info->last_seq, r.rows()));
+    return Status::OK();
+  }
+
+  Status drop_last_event(const std::string& run_id) override {
+    if (auto s = begin(); !s.ok()) return s;
+    Res last(q("SELECT max(seq) FROM runbook_events WHERE run_id = $1", {run_id}));
+    long long seq = last.ok() ? last.i64(0, 0) : 0;
+    Res del(q("DELETE FROM runbook_events WHERE run_id = $1 AND seq = $2", {run_id, std::to_string(seq)}));
+    Res prev(q("SELECT chain FROM runbook_events WHERE run_id = $1 AND seq = $2", {run_id, std::to_string(seq - 1)}));
+    std::string chain = prev.ok() && prev.rows() ? prev.text(0, 0) : "";
+    Res up(q("UPDATE runbook_runs SET last_seq = $1, last_chain = $2 WHERE id = $3", {std::to_string(seq - 1), chain, run_id}));
+    return commit();
+  }
+
+  int next_incident_number(const std::string& day) override {
+    Res r(q("SELECT incident FROM runbook_runs WHERE incident LIKE $1", {"INC-" + day + "-%"}));
+    int max = 0;
+    for (int i = 0; r.ok() && i < r.rows(); ++i) {
+      try {
+        max = std::max(max, std::stoi(r.text(i, 0).substr(13)));
+      } catch (...) {
+      }
+    }
+    return max + 1;
+  }
+
+  Status acquire_lease(const std::string& key, const std::string& holder, long long ttl_ms, long long now_ms,
+                       Lease* got, Lease* current) override {
+    Res seed(q("INSERT INTO runbook_leases(run_id, holder, epoch, expires_ms) VALUES ($1, '', 0, 0) "
+               "ON CONFLICT DO NOTHING",
+               {key}));
+    if (auto s = begin(); !s.ok()) return s;
+    Res cur(q("SELECT holder, epoch, expires_ms FROM runbook_leases WHERE run_id = $1 FOR UPDATE", {key}));
+    if (!cur.ok() || cur.rows() == 0) return rollback("cannot read lease");
+    Lease c{cur.text(0, 0), cur.i64(0, 1), cur.i64(0, 2)};
+    if (c.expires_ms > now_ms && c.holder != holder && !c.holder.empty()) {
+      Res rb(PQexec(c_, "ROLLBACK"));
+      if (current) *current = c;
+      return Status::Error(fmt::format("incident {} is held by {} (its lease expires in {} s)", key, c.holder,
+                                       (c.expires_ms - now_ms + 999) / 1000));
+    }
+    Lease l{holder, c.epoch + 1, now_ms + ttl_ms};
+    Res up(q("UPDATE runbook_leases SET holder = $1, epoch = $2, expires_ms = $3 WHERE run_id = $4",
+             {l.holder, std::to_string(l.epoch), std::to_string(l.expires_ms), key}));
+    if (!up.ok()) return rollback("cannot take lease");
+    if (auto s = commit(); !s.ok()) return s;
+    if (got) *got = l;
+    return Status::OK();
+  }
+
+  std::optional<Lease> lease(const std::string& key) override {
+    Res r(q("SELECT holder, epoch, expires_ms FROM runbook_leases WHERE run_id = $1 AND holder <> ''", {key}));
+    if (!r.ok() || r.rows() == 0) return std::nullopt;
+    return Lease{r.text(0, 0), r.i64(0, 1), r.i64(0, 2)};
+  }
+
+  Status renew_lease(const std::string& key, const Lease& held, long long ttl_ms, long long now_ms) override {
+    Res r(q("UPDATE runbook_leases SET expires_ms = $1 WHERE run_id = $2 AND holder = $3 AND epoch = $4",
+            {std::to_string(now_ms + ttl_ms), key, held.holder, std::to_string(held.epoch)}));
+    if (!r.ok()) return err("renew lease");
+    if (std::string(PQcmdTuples(r.get())) == "0")
+      return Status::Error(fmt::format("lost the lease on incident {}: another engine took it over", key));
+    return Status::OK();
+  }
+
+  Status release_lease(const std::string& key, const Lease& held) override {
+    Res r(q("DELETE FROM runbook_leases WHERE run_id = $1 AND holder = $2 AND epoch = $3",
+            {key, held.holder, std::to_string(held.epoch)}));
+    return r.ok() ? Status::OK() : err("release lease");
+  }
+
+  Status queue_note(const std::string& run_id, const Value& note) override {
+    Res r(q("INSERT INTO runbook_queued_notes(run_id, note) VALUES ($1, $2)", {run_id, note.dump()}));
+    return r.ok() ? Status::OK() : err("queue note");
+  }
+
+  std::vector<Value> take_notes(const std::string& run_id) override {
+    std::vector<Value> out;
+    Res r(q("DELETE FROM runbook_queued_notes WHERE run_id = $1 RETURNING id, note", {run_id}));
+    std::vector<std::pair<long long, Value>> got;
+    for (int i = 0; r.ok() && i < r.rows(); ++i) {
+      auto v = Value::parse(r.text(i, 1), nullptr, false);
+      if (!v.is_discarded()) got.push_back({r.i64(i, 0), v});
+    }
+    std::sort(got.begin(), got.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    for (auto& [id, v] : got) out.push_back(v);
+    return out;
+  }
+
+  std::string describe() const override { return mask_url_passwords(url_); }
+
+ private:
+  PGresult* q(const std::string& sql, const std::vector<std::string>& params) {
+    std::vector<const char*> p;
+    for (auto& s : params) p.push_back(s.c_str());
+    return PQexecParams(c_, sql.c_str(), static_cast<int>(p.size()), nullptr, p.data(), nullptr, nullptr, 0);
+  }
+
+  Status err(const std::string& what) {
+    return Status::Error(fmt::format("store {}: {}: {}", describe(), what, trim(PQerrorMessage(c_))));
+  }
+  Status begin() {
+    Res r(PQexec(c_, "BEGIN"));
+    return r.ok() ? Status::OK() : err("begin");
+  }
+  Status commit() {
+    Res r(PQexec(c_, "COMMIT"));
+    if (!r.ok()) {
+      Status s = err("commit");
+      Res rb(PQexec(c_, "ROLLBACK"));
+      return s;
+    }
+    return Status::OK();
+  }
+  Status rollback(const std::string& what) {
+    Status s = err(what);
+    Res rb(PQexec(c_, "ROLLBACK"));
+    return s;
+  }
+  Status rollback_with(Status s) {
+    Res rb(PQexec(c_, "ROLLBACK"));
+    return s;
+  }
+
+  Status insert_events(const std::string& run_id, const std::vector<Event>& events, long long expect_seq,
+                       std::string chain, std::string* last_chain) {
+    for (auto& e : events) {
+      if (e.seq != expect_seq + 1)
+        return Status::Error(fmt::format("event seq {} does not follow {} in run {}", e.seq, expect_seq, run_id));
+      expect_seq = e.seq;
+      chain = chain_hash(chain, e);
+      Res r(q("INSERT INTO runbook_events(run_id, seq, ts, t, type, step, attempt, data, chain) VALUES "
+              "($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+              {run_id, std::to_string(e.seq), e.ts, fmt::format("{:.6f}", e.t), e.type, e.step, std::to_string(e.attempt),
+               e.data.dump(), chain}));
+      if (!r.ok()) return err("store write failed");
+    }
+    *last_chain = chain;
+    return Status::OK();
+  }
+
+  static RunInfo read_run(const Res& r, int i) {
+    RunInfo x;
+    x.id = r.text(i, 0);
+    x.incident = r.text(i, 1);
+    x.runbook = r.text(i, 2);
+    x.title = r.text(i, 3);
+    x.file = r.text(i, 4);
+    x.content_hash = r.text(i, 5);
+    x.severity = r.text(i, 6);
+    x.status = r.text(i, 7);
+    x.started_at = r.text(i, 8);
+    x.ended_at = r.text(i, 9);
+    x.incident_start = r.text(i, 10);
+    x.drill = r.text(i, 11) == "t";
+    x.drill_name = r.text(i, 12);
+    x.operator_name = r.text(i, 13);
+    auto inputs = Value::parse(r.text(i, 14), nullptr, false);
+    x.inputs = inputs.is_discarded() ? Value::object() : inputs;
+    x.rto_ms = r.i64(i, 15);
+    x.rpo_ms = r.i64(i, 16);
+    x.last_seq = r.i64(i, 17);
+    return x;
+  }
+
+  static Event read_event(const Res& r, int i) {
+    Event e;
+    e.seq = r.i64(i, 0);
+    e.ts = r.text(i, 1);
+    e.t = r.f64(i, 2);
+    e.type = r.text(i, 3);
+    e.step = r.text(i, 4);
+    e.attempt = static_cast<int>(r.i64(i, 5));
+    auto d = Value::parse(r.text(i, 6), nullptr, false);
+    e.data = d.is_discarded() ? Value{{"corrupt", true}} : d;
+    return e;
+  }
+
+  PGconn* c_ = nullptr;
+  std::string url_;
+};
+
+}  // namespace
 
 std::unique_ptr<Store> open_pg_store(const std::string& url, Status* status) {
-  *status = Status::Error("the PostgreSQL store is not available in this build");
-  return nullptr;
+  auto s = std::make_unique<PgStore>();
+  *status = s->open(url);
+  if (!status->ok()) return nullptr;
+  return s;
 }
 
 }  // namespace rb::journal

@@ -390,8 +390,28 @@ Status SqliteStore::verify_chain(const std::string& run_id, bool* tail_only) {
       return Status::Error(fmt::format("run {} records {} events but {} are stored", run_id, r->last_seq, count));
     return Status::OK();
   }
-  if (tail_only) *tail_only = bad.front().first == count;
+  Stmt total(db_, "SELECT count(*) FROM events WHERE run_id = ?");
+  total.bind(1, run_id);
+  long long all = total.row() ? total.i64(0) : count;
+  if (tail_only) *tail_only = bad.front().first == all;
   return Status::Error(bad.front().second);
+}
+
+Status SqliteStore::drop_last_event(const std::string& run_id) {
+  if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Stmt last(db_, "SELECT max(seq) FROM events WHERE run_id = ?");
+  last.bind(1, run_id);
+  long long seq = last.row() ? last.i64(0) : 0;
+  Stmt del(db_, "DELETE FROM events WHERE run_id = ? AND seq = ?");
+  del.bind(1, run_id).bind(2, seq);
+  del.step();
+  Stmt prev(db_, "SELECT chain FROM events WHERE run_id = ? AND seq = ?");
+  prev.bind(1, run_id).bind(2, seq - 1);
+  std::string chain = prev.row() ? prev.text(0) : "";
+  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ? WHERE id = ?");
+  up.bind(1, seq - 1).bind(2, chain).bind(3, run_id);
+  up.step();
+  return commit();
 }
 
 int SqliteStore::next_incident_number(const std::string& day) {
@@ -419,7 +439,7 @@ Status SqliteStore::acquire_lease(const std::string& run_id, const std::string& 
     if (cur.expires_ms > now_ms && cur.holder != holder) {
       exec("ROLLBACK");
       if (current) *current = cur;
-      return Status::Error(fmt::format("run {} is held by {} (lease expires in {} s)", run_id, cur.holder,
+      return Status::Error(fmt::format("incident {} is held by {} (its lease expires in {} s)", run_id, cur.holder,
                                        (cur.expires_ms - now_ms + 999) / 1000));
     }
     epoch = cur.epoch;

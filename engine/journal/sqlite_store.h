@@ -19,6 +19,7 @@ class SqliteStore : public Store {
   std::vector<RunInfo> runs_of_incident(const std::string& incident) override;
   std::vector<Event> events(const std::string& run_id) override;
   Status verify_chain(const std::string& run_id, bool* tail_only) override;
+  Status drop_last_event(const std::string& run_id) override;
   int next_incident_number(const std::string& yyyymmdd) override;
   Status acquire_lease(const std::string& run_id, const std::string& holder, long long ttl_ms, long long now_ms,
                        Lease* got, Lease* current) override;

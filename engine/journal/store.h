@@ -81,6 +81,8 @@ class Store {
   /// Verifies the stored chain of a run's events; returns an error naming the first bad
   /// event. `tail_only` is set when only the last event is damaged (a torn write).
   virtual Status verify_chain(const std::string& run_id, bool* tail_only) = 0;
+  /// Removes the run's last event (a damaged tail found by verify_chain).
+  virtual Status drop_last_event(const std::string& run_id) = 0;
 
   /// The next free incident number for a day ("20261123" -> 1, 2, …).
   virtual int next_incident_number(const std::string& yyyymmdd) = 0;

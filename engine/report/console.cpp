@@ -78,7 +78,11 @@ std::string Console::describe(const journal::Event& e) {
     return fmt::format("RPO measured: {}s{}", d["rpo_seconds"].dump(), verdict);
   }
   if (t == "note") return fmt::format("📝 {}{}", s("text"), d.contains("tag") ? " [" + s("tag") + "]" : "");
-  if (t == "run.resumed") return fmt::format("run resumed by {}", s("operator"));
+  if (t == "run.resumed")
+    return fmt::format("run resumed by {} at {} ({}), engine {} epoch {}", s("operator"), s("step"), s("how"), s("engine"),
+                       s("epoch"));
+  if (t == "step.confirmed") return fmt::format("✔ {} counted done: {}", e.step, s("reason"));
+  if (t == "step.verifying") return fmt::format("? {} interrupted: checking its gates first", e.step);
   if (t == "run.ended") {
     std::string status = s("status");
     std::string icon = status == "recovered" ? "✅" : (status == "aborted" ? "⛔" : "❌");

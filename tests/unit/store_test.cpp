@@ -1,0 +1,196 @@
+// One suite, two stores: every case runs against SQLite and, when RUNBOOK_TEST_PG_URL is
+// set (tests/run.sh starts a throwaway server), against PostgreSQL in a fresh database.
+#include <doctest/doctest.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <random>
+
+#include "journal/store.h"
+
+using namespace rb;
+using journal::Event;
+using journal::Lease;
+using journal::RunInfo;
+
+namespace {
+
+struct Backend {
+  std::string name;
+  std::string url;
+};
+
+std::string fresh_pg_database(const std::string& base) {
+  std::random_device rd;
+  std::string db = fmt::format("store_test_{:08x}", rd());
+  PGconn* c = PQconnectdb(base.c_str());
+  PQclear(PQexec(c, fmt::format("CREATE DATABASE {}", db).c_str()));
+  PQfinish(c);
+  return base.substr(0, base.rfind('/')) + "/" + db;
+}
+
+std::vector<Backend> backends() {
+  static std::vector<Backend> list = [] {
+    std::vector<Backend> b;
+    auto dir = std::filesystem::temp_directory_path() / fmt::format("store_test_{}", getpid());
+    std::filesystem::create_directories(dir);
+    b.push_back({"sqlite", "sqlite:" + (dir / "s.db").string()});
+    if (const char* pg = std::getenv("RUNBOOK_TEST_PG_URL"); pg && *pg) b.push_back({"postgres", fresh_pg_database(pg)});
+    return b;
+  }();
+  return list;
+}
+
+Event ev(long long seq, const std::string& type, Value data = Value::object()) {
+  Event e;
+  e.seq = seq;
+  e.ts = fmt::format("2026-11-23T03:00:{:02}.000Z", seq % 60);
+  e.t = static_cast<double>(seq);
+  e.type = type;
+  e.data = std::move(data);
+  return e;
+}
+
+RunInfo run_info(const std::string& id, const std::string& incident) {
+  RunInfo r;
+  r.id = id;
+  r.incident = incident;
+  r.runbook = "rb";
+  r.title = "T";
+  r.started_at = "2026-11-23T03:00:00.000Z";
+  r.incident_start = r.started_at;
+  r.inputs = {{"a", 1}};
+  r.rto_ms = 60000;
+  return r;
+}
+
+std::unique_ptr<journal::Store> open(const Backend& b) {
+  Status s = Status::OK();
+  auto st = journal::open_store(b.url, &s);
+  REQUIRE_MESSAGE(st, s.message());
+  return st;
+}
+
+std::string uniq(const std::string& p) {
+  static int n = 0;
+  return fmt::format("{}-{}-{}", p, getpid(), ++n);
+}
+
+}  // namespace
+
+TEST_CASE("StoreTest.TimelineIsAppendOnlyWithoutGaps") {
+  for (auto& b : backends()) {
+    CAPTURE(b.name);
+    auto st = open(b);
+    std::string id = uniq("run");
+    REQUIRE(st->create_run(run_info(id, uniq("INC")), {ev(1, "run.started")}).ok());
+    REQUIRE(st->append(id, {ev(2, "step.started"), ev(3, "step.succeeded", {{"outputs", {{"n", 3}}}})}).ok());
+    CHECK_FALSE(st->append(id, {ev(5, "transition")}).ok());  // a gap
+    CHECK_FALSE(st->append(id, {ev(3, "transition")}).ok());  // a duplicate
+    REQUIRE(st->append(id, {ev(4, "run.ended", {{"status", "recovered"}})}).ok());
+    auto events = st->events(id);
+    REQUIRE(events.size() == 4);
+    for (size_t i = 0; i < events.size(); ++i) CHECK(events[i].seq == static_cast<long long>(i + 1));
+    CHECK(events[2].data["outputs"]["n"] == 3);
+    auto r = st->run(id);
+    REQUIRE(r);
+    CHECK(r->status == "recovered");
+    CHECK(r->last_seq == 4);
+    CHECK(r->inputs["a"] == 1);
+    bool tail = false;
+    CHECK(st->verify_chain(id, &tail).ok());
+  }
+}
+
+TEST_CASE("StoreTest.LeasesOneHolderTakeoverAndStaleEpochs") {
+  for (auto& b : backends()) {
+    CAPTURE(b.name);
+    auto st = open(b);
+    std::string inc = uniq("INC"), id = uniq("run");
+    Lease a, cur;
+    REQUIRE(st->acquire_lease(inc, "engine-a", 1000, 10'000, &a, &cur).ok());
+    CHECK(a.epoch == 1);
+    auto refused = st->acquire_lease(inc, "engine-b", 1000, 10'500, nullptr, &cur);
+    CHECK_FALSE(refused.ok());
+    CHECK(cur.holder == "engine-a");
+    CHECK(refused.message().find("engine-a") != std::string::npos);
+    CHECK(st->renew_lease(inc, a, 1000, 10'600).ok());
+    REQUIRE(st->create_run(run_info(id, inc), {ev(1, "run.started")}).ok());
+    CHECK(st->append(id, {ev(2, "step.started")}, a.epoch).ok());
+    // engine-a stops renewing; after expiry engine-b takes over with a higher epoch.
+    Lease bl;
+    REQUIRE(st->acquire_lease(inc, "engine-b", 1000, 12'000, &bl, &cur).ok());
+    CHECK(bl.epoch == 2);
+    // The stale holder can neither write nor renew.
+    CHECK_FALSE(st->append(id, {ev(3, "step.succeeded")}, a.epoch).ok());
+    CHECK_FALSE(st->renew_lease(inc, a, 1000, 12'100).ok());
+    CHECK(st->append(id, {ev(3, "step.succeeded")}, bl.epoch).ok());
+    auto seen = st->lease(inc);
+    REQUIRE(seen);
+    CHECK(seen->holder == "engine-b");
+    CHECK(st->release_lease(inc, bl).ok());
+    CHECK_FALSE(st->lease(inc));
+  }
+}
+
+TEST_CASE("StoreTest.NotesQueueAndIncidentNumbers") {
+  for (auto& b : backends()) {
+    CAPTURE(b.name);
+    auto st = open(b);
+    std::string id = uniq("run");
+    REQUIRE(st->create_run(run_info(id, "INC-20991231-007"), {ev(1, "run.started")}).ok());
+    CHECK(st->next_incident_number("20991231") == 8);
+    REQUIRE(st->queue_note(id, {{"text", "first"}}).ok());
+    REQUIRE(st->queue_note(id, {{"text", "second"}}).ok());
+    auto notes = st->take_notes(id);
+    REQUIRE(notes.size() == 2);
+    CHECK(notes[0]["text"] == "first");
+    CHECK(st->take_notes(id).empty());
+    Event n = ev(0, "note", {{"text", "after"}});
+    REQUIRE(st->append_next(id, n).ok());
+    CHECK(st->events(id).back().seq == 2);
+  }
+}
+
+TEST_CASE("StoreTest.DamageIsFoundWithItsPosition") {
+  for (auto& b : backends()) {
+    CAPTURE(b.name);
+    auto st = open(b);
+    std::string id = uniq("run");
+    REQUIRE(st->create_run(run_info(id, uniq("INC")), {ev(1, "run.started")}).ok());
+    REQUIRE(st->append(id, {ev(2, "step.started"), ev(3, "step.succeeded"), ev(4, "transition")}).ok());
+    // Damage event 4 (the tail), then event 2 (earlier), with the database's own tools.
+    auto corrupt = [&](int seq) {
+      std::string sql = fmt::format("UPDATE {} SET data = '{{\"tampered\":true}}' WHERE run_id = '{}' AND seq = {}",
+                                    b.name == "sqlite" ? "events" : "runbook_events", id, seq);
+      if (b.name == "sqlite") {
+        sqlite3* db;
+        sqlite3_open(b.url.substr(7).c_str(), &db);
+        sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+        sqlite3_close(db);
+      } else {
+        PGconn* c = PQconnectdb(b.url.c_str());
+        PQclear(PQexec(c, sql.c_str()));
+        PQfinish(c);
+      }
+    };
+    corrupt(4);
+    bool tail = false;
+    auto s = st->verify_chain(id, &tail);
+    CHECK_FALSE(s.ok());
+    CHECK(tail);
+    CHECK(s.message().find("event 4") != std::string::npos);
+    REQUIRE(st->drop_last_event(id).ok());
+    CHECK(st->verify_chain(id, &tail).ok());
+    CHECK(st->run(id)->last_seq == 3);
+    corrupt(2);
+    s = st->verify_chain(id, &tail);
+    CHECK_FALSE(s.ok());
+    CHECK_FALSE(tail);
+    CHECK(s.message().find("event 2") != std::string::npos);
+  }
+}
