@@ -7,7 +7,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <csignal>
 #include <deque>
+#include <unistd.h>
 #include <fmt/format.h>
 
 #include "base/text.h"
@@ -444,7 +446,18 @@ struct Executor::Impl {
     return out.ok;
   }
 
+  // Test hook (crash tests): RUNBOOK_TEST_KILL_AFTER_ACTION=N kills the engine with SIGKILL
+  // right after its N-th action finished, before the outcome is journaled.
+  void test_kill_after_action() {
+    static long countdown = [] {
+      const char* v = std::getenv("RUNBOOK_TEST_KILL_AFTER_ACTION");
+      return v ? std::atol(v) : -1;
+    }();
+    if (countdown > 0 && --countdown == 0) ::kill(::getpid(), SIGKILL);
+  }
+
   void attempt_done(plugin::Outcome out) {
+    test_kill_after_action();
     std::string why;
     bool ok = judge(cur->expect, out, &why);
     attempt_done_judged(ok, out.rejected && !out.cancelled, std::move(out.result), why);

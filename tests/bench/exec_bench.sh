@@ -28,8 +28,8 @@ best() {  # best of 3 wall times of "$@"
   b=""
   for _ in 1 2 3; do
     t0=$(now); "$@" >/dev/null 2>&1; t1=$(now)
-    t=$(echo "$t1 - $t0" | bc -l)
-    if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
+    t=$(awk "BEGIN { print $t1 - $t0 }")
+    if [ -z "$b" ] || [ "$(awk "BEGIN { print ($t < $b) }")" = 1 ]; then b=$t; fi
     rm -f "$SHM"/s.db* "$DISK"/s.db*
   done
   echo "$b"
@@ -41,8 +41,8 @@ bash_loop=$(best loop)
 rb_disk=$(best "$RB" --store "$DISK/s.db" run "$W/steps.yaml")
 fsync_loop=$(best "$BASE" spawn "$N" "$DISK")
 spawn_loop=$(best "$BASE" spawn "$N")
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
-per() { echo "scale=3; $1 * 1000 / $N" | bc -l; }
+ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
+per() { awk "BEGIN { printf \"%.3f\", $1 * 1000 / $N }"; }
 echo "steps: $N (best of 3 each)"
 echo "runbook, store on tmpfs:          ${rb_shm}s  ($(per "$rb_shm") ms/step)"
 echo "bash loop of sh -c true:          ${bash_loop}s  ($(per "$bash_loop") ms/step)"
