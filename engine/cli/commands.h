@@ -43,6 +43,8 @@ int cmd_resume(const Global& g, const ResumeFlags& f);
 int cmd_runs(const Global& g, int limit);
 int cmd_status(const Global& g, const std::string& run_id);
 int cmd_timeline(const Global& g, const std::string& run_id, const std::string& tz);
+int cmd_export(const Global& g, const std::string& run_id, const std::string& format, const std::string& out,
+               const std::string& tz);
 int cmd_note(const Global& g, const std::string& run_id, const std::string& text, const std::string& tag,
              const std::string& op);
 

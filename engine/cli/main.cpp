@@ -92,7 +92,15 @@ int main(int argc, char** argv) {
   note->add_option("--tag", note_tag, "root-cause, impact, action-item or lesson");
   note->add_option("--operator", note_op, "Who writes it (default $USER)");
 
-  for (auto* sub : {validate, plan, run, resume, runs, status, timeline, note}) sub->fallthrough();
+  std::string export_format = "markdown", export_out;
+  auto* exp = app.add_subcommand("export", "Write a run's incident report: markdown, json, html (with a timeline chart) or junit");
+  exp->add_option("RUN_ID", run_id, "The run")->required();
+  exp->add_option("--format", export_format, "markdown, json, html or junit")
+      ->check(CLI::IsMember({"markdown", "json", "html", "junit"}));
+  exp->add_option("-o,--output", export_out, "Write to FILE (0600) instead of stdout");
+  exp->add_option("--tz", tz, "Time zone for clock times (default UTC)");
+
+  for (auto* sub : {validate, plan, run, resume, runs, status, timeline, note, exp}) sub->fallthrough();
 
   try {
     app.parse(argc, argv);
@@ -110,6 +118,7 @@ int main(int argc, char** argv) {
     if (*status) return cmd_status(g, run_id);
     if (*timeline) return cmd_timeline(g, run_id, tz);
     if (*note) return cmd_note(g, run_id, note_text, note_tag, note_op);
+    if (*exp) return cmd_export(g, run_id, export_format, export_out, tz);
   } catch (const std::exception& e) {
     fmt::print(stderr, "runbook: internal error: {}\n", e.what());
     return kEngine;

@@ -164,7 +164,7 @@ void Answers::ask(const plugin::Question& q, std::function<void(plugin::Answer)>
       plugin::Answer a;
       a.answered = true;
       a.yes = true;
-      a.by = m.drill ? "drill (--yes)" : fmt::format("{} (--yes)", m.op);
+      a.by = m.drill ? "drill" : m.op;
       a.via = "--yes";
       return done(a);
     }

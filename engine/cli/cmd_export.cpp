@@ -1,0 +1,73 @@
+// runbook export RUN_ID --format markdown|json|html|junit [-o FILE] [--tz ZONE]
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cli/commands.h"
+#include "report/report.h"
+
+namespace rb::cli {
+
+namespace {
+// Reports hold run data: written 0600, atomically (temp file + rename).
+bool write_private(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    return false;
+  }
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return false;
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    return false;
+  }
+  return true;
+}
+}  // namespace
+
+int cmd_export(const Global& g, const std::string& run_id, const std::string& format, const std::string& out,
+               const std::string& tz) {
+  if (!known_time_zone(tz)) {
+    error(fmt::format("--tz '{}' is not a known time zone (e.g. UTC, Europe/Paris)", tz));
+    return kInvalid;
+  }
+  auto store = open_store_or_report(g);
+  if (!store) return kEngine;
+  auto run = store->run(run_id);
+  if (!run) {
+    error(fmt::format("no run '{}' in {}", run_id, store->describe()));
+    return kInvalid;
+  }
+  auto rep = report::build_report(*run, store->events(run_id), std::chrono::system_clock::now(), version());
+  std::string text;
+  if (format == "markdown") text = report::to_markdown(rep, tz);
+  else if (format == "html") text = report::to_html(rep, tz);
+  else if (format == "junit") text = report::to_junit(rep);
+  else text = report::to_json(rep).dump(2) + "\n";
+  if (out.empty() || out == "-") {
+    fmt::print("{}", text);
+    return kOk;
+  }
+  if (!write_private(out, text)) return kEngine;
+  if (!g.json) fmt::print(stderr, "wrote {} ({}{})\n", out, format, rep.ongoing ? ", run ongoing" : "");
+  return kOk;
+}
+
+}  // namespace rb::cli

@@ -1,0 +1,176 @@
+// The incident report in the shape of the seeds' INCIDENT LOG TEMPLATE.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <map>
+
+#include "report/report.h"
+
+namespace rb::report {
+
+namespace {
+
+std::string status_word(const Report& r) {
+  if (r.ongoing) return "Ongoing";
+  if (r.status == "recovered") return "Resolved";
+  if (r.status == "aborted") return "Aborted";
+  return "Failed";
+}
+
+// Markdown-safe inline text: no line breaks, pipes escaped (tables), angle brackets kept.
+std::string md(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n' || c == '\r') out += ' ';
+    else if (c == '|') out += "\\|";
+    else out += c;
+  }
+  return out;
+}
+
+std::string ms_text(const Value& v) { return v.is_number() ? human_seconds(v.get<double>() / 1000.0) : "?"; }
+
+std::optional<std::string> timeline_line(const journal::Event& e, const std::map<std::string, std::string>& titles) {
+  const Value& d = e.data;
+  auto s = [&](const char* k) { return d.contains(k) ? to_text(d[k]) : std::string(); };
+  auto title = [&]() {
+    auto it = titles.find(e.step);
+    return it == titles.end() ? e.step : it->second;
+  };
+  const std::string& t = e.type;
+  if (t == "run.started") return fmt::format("Run started by {} ({}{})", s("operator"), s("incident"), d.value("drill", false) ? ", drill" : "");
+  if (t == "run.resumed") return fmt::format("Run resumed by {} at step `{}` ({})", s("operator"), s("step"), s("how"));
+  if (t == "step.started")
+    return e.attempt > 1 ? fmt::format("{} — attempt {} started", title(), e.attempt)
+                         : fmt::format("{} started{}", title(), d.contains("budget_ms") ? " (budget " + ms_text(d["budget_ms"]) + ")" : "");
+  if (t == "step.succeeded") return fmt::format("{} succeeded in {}", title(), ms_text(d.value("duration_ms", Value(0))));
+  if (t == "step.failed") return fmt::format("{} **failed**: {}", title(), md(s("error")));
+  if (t == "step.timed_out") return fmt::format("{} timed out", title());
+  if (t == "step.skipped") return fmt::format("{} skipped ({})", title(), md(s("reason")));
+  if (t == "step.confirmed") return fmt::format("{} counted done: {}", title(), md(s("reason")));
+  if (t == "step.attempt_failed") return fmt::format("{} attempt {} failed: {}", title(), e.attempt, md(s("error")));
+  if (t == "step.retrying") return fmt::format("{} retrying in {}", title(), ms_text(d["delay_ms"]));
+  if (t == "step.over_budget") return fmt::format("{} ran over its budget of {}", title(), ms_text(d["budget_ms"]));
+  if (t == "check.passed") return fmt::format("Gate \"{}\" passed", md(s("check")));
+  if (t == "check.failed") return fmt::format("Gate \"{}\" **failed**: {}", md(s("check")), md(s("error")));
+  if (t == "approval.requested") return fmt::format("Approval requested for {}: {}", title(), md(s("prompt")));
+  if (t == "approval.refused") return fmt::format("Answer refused for {}: {}", title(), md(s("reason")));
+  if (t == "approval.answered") {
+    if (!d.value("answered", false)) return fmt::format("{} unanswered ({})", title(), md(s("note")));
+    return fmt::format("{} {} by {} ({})", title(), d.value("approved", false) ? "approved" : "rejected", md(s("by")), s("via"));
+  }
+  if (t == "rollback.started") return fmt::format("Rollback of {} started", title());
+  if (t == "rollback.finished")
+    return d.value("ok", false) ? fmt::format("Rollback of {} done", title())
+                                : fmt::format("Rollback of {} **failed**: {}", title(), md(s("error")));
+  if (t == "rto.warning") return fmt::format("⚠️ RTO warning: {}% of the RTO used", d.value("percent", Value(80)).dump());
+  if (t == "rto.breached") return std::string("🔥 RTO breached");
+  if (t == "rpo.recorded" && d.contains("rpo_seconds"))
+    return fmt::format("Restore point recorded: {} of data lost", human_seconds(d["rpo_seconds"].get<double>()));
+  if (t == "note") return fmt::format("Note{} by {}: {}", d.contains("tag") ? " (" + s("tag") + ")" : "", s("by"), md(s("text")));
+  if (t == "http.insecure") return fmt::format("{}: TLS verification disabled for {}", title(), s("url"));
+  if (t == "run.ended") return fmt::format("Run ended **{}**: {}", s("status"), md(s("reason")));
+  return std::nullopt;
+}
+
+std::string notes_or(const Report& r, const std::string& tag, const std::string& prefix, const std::string& placeholder) {
+  std::string out;
+  for (auto& n : r.notes)
+    if (n.tag == tag) out += fmt::format("{}{}{}\n", prefix, md(n.text), n.by.empty() ? "" : " — " + n.by);
+  return out.empty() ? placeholder + "\n" : out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> timeline_lines(const Report& r, const std::string& tz) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto start = parse_time(r.run.started_at).value_or(WallTime{});
+  std::map<std::string, std::string> titles;
+  for (auto& s : r.steps) titles[s.id] = s.title;
+  if (r.clock_offset > 0.5) {
+    WallTime incident = parse_time(r.run.incident_start).value_or(start);
+    out.push_back({clock_time(incident, tz), "Incident began (RTO clock starts)"});
+  }
+  for (auto& e : r.events)
+    if (auto line = timeline_line(e, titles)) out.push_back({clock_time(parse_time(e.ts).value_or(start), tz), *line});
+  if (r.ongoing) out.push_back({"…", "the run is still going"});
+  return out;
+}
+
+std::string to_markdown(const Report& r, const std::string& tz) {
+  std::string out;
+  auto start = parse_time(r.run.started_at).value_or(WallTime{});
+  out += fmt::format("# INCIDENT REPORT — {}\n\n", md(r.run.title));
+  out += fmt::format("**Date:** {}  \n", calendar_date(start, tz));
+  out += fmt::format("**Incident ID:** {}  \n", r.run.incident);
+  out += fmt::format("**Severity:** {}  \n", r.run.severity.empty() ? "SEV-2" : r.run.severity);
+  out += fmt::format("**Status:** {}  \n", status_word(r));
+  out += fmt::format("**Run:** `{}` · **Runbook:** `{}` · **Operator:** {}{}\n\n", r.run.id, r.run.runbook,
+                     md(r.run.operator_name), r.run.drill ? " · **Drill**" : "");
+
+  out += "## Summary\n\n";
+  std::string verdict;
+  if (r.rto_target) {
+    double pct = 100.0 * r.rto_actual / *r.rto_target;
+    if (r.ongoing) verdict = fmt::format("RTO {}: {:.0f}% used so far", human_seconds(*r.rto_target), pct);
+    else verdict = fmt::format("RTO {} {} ({:.0f}% used)", human_seconds(*r.rto_target), r.rto_met.value_or(false) ? "met ✅" : "missed ❌", pct);
+  } else {
+    verdict = "no RTO objective";
+  }
+  if (r.ongoing) out += fmt::format("{} is **ongoing** ({} so far) — {}.\n\n", md(r.run.title), human_seconds(r.rto_actual), verdict);
+  else out += fmt::format("{} ended **{}** after {} — {}.\n\n", md(r.run.title), r.status, human_seconds(r.rto_actual), verdict);
+
+  out += "## Timeline\n\n";
+  out += fmt::format("Times are {}.\n\n", tz.empty() || tz == "UTC" ? "UTC" : tz);
+  for (auto& [when, what] : timeline_lines(r, tz)) out += fmt::format("- {} — {}\n", when, what);
+  out += "\n";
+
+  out += "## Impact\n\n";
+  out += "| Measure | Target | Actual | |\n|---|---|---|---|\n";
+  out += fmt::format("| Downtime (incident start → recovered) | — | {} | |\n",
+                     r.downtime ? human_seconds(*r.downtime) : (r.ongoing ? "ongoing" : "not recovered"));
+  out += fmt::format("| RTO | {} | {} | {} |\n", r.rto_target ? human_seconds(*r.rto_target) : "—", human_seconds(r.rto_actual),
+                     r.rto_met ? (*r.rto_met ? "✅" : "❌") : "");
+  out += fmt::format("| RPO | {} | {} | {} |\n", r.rpo_target ? human_seconds(*r.rpo_target) : "—",
+                     r.rpo_measured ? human_seconds(*r.rpo_measured) : "not measured", r.rpo_met ? (*r.rpo_met ? "✅" : "❌") : "");
+  std::vector<std::string> over;
+  for (auto& s : r.steps)
+    if (s.over_budget) over.push_back(fmt::format("{} ({} of {})", s.title, human_seconds(s.duration_ms / 1000.0),
+                                                  human_seconds(static_cast<double>(s.budget_ms.value_or(0)) / 1000.0)));
+  out += fmt::format("\nSteps over budget: {}.\n\n", over.empty() ? "none" : md(fmt::format("{}", fmt::join(over, "; "))));
+  out += notes_or(r, "impact", "- ", "_No impact notes yet (users affected, data lost, revenue): add them with `runbook note " + r.run.id + " \"…\" --tag impact`._");
+  out += "\n";
+
+  out += "## Root Cause\n\n";
+  out += notes_or(r, "root-cause", "", "_Not recorded yet. Add it with `runbook note " + r.run.id + " \"…\" --tag root-cause`._");
+  out += "\n## Resolution\n\n";
+  out += "| # | Step | Phase | Result | Duration | Budget | Attempts | Approved by |\n|---|---|---|---|---|---|---|---|\n";
+  int n = 0;
+  for (auto& s : r.steps) {
+    std::string result = s.result == "succeeded" ? "✅ succeeded" : s.result == "failed" || s.result == "timed_out" ? "❌ " + s.result : s.result;
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", ++n, md(s.title), md(s.phase), result,
+                       human_seconds(s.duration_ms / 1000.0), s.budget_ms ? human_seconds(*s.budget_ms / 1000.0) : "—",
+                       s.attempts, s.approved_by.empty() ? "" : md(s.approved_by));
+  }
+  for (auto& s : r.steps)
+    if (!s.gate_failure.empty()) out += fmt::format("\nFailed gate in {}: {}\n", md(s.title), md(s.gate_failure));
+  out += "\n## Prevention\n\n";
+  out += notes_or(r, "action-item", "- [ ] ", "- [ ] _No action items yet: add them with `runbook note " + r.run.id + " \"…\" --tag action-item`._");
+  out += "\n## Lessons Learned\n\n";
+  out += notes_or(r, "lesson", "- ", "_None recorded yet: add them with `runbook note " + r.run.id + " \"…\" --tag lesson`._");
+  bool other = false;
+  for (auto& nt : r.notes) other = other || nt.tag.empty();
+  if (other) {
+    out += "\n## Notes\n\n";
+    for (auto& nt : r.notes)
+      if (nt.tag.empty()) out += fmt::format("- {}{}\n", md(nt.text), nt.by.empty() ? "" : " — " + nt.by);
+  }
+  out += "\n## Appendix\n\n";
+  out += fmt::format("- Runbook: `{}` — {} (`{}`)\n", r.run.runbook, md(r.run.title), md(r.run.file));
+  out += fmt::format("- Content hash: `sha256:{}`\n", r.run.content_hash);
+  out += fmt::format("- Engine: runbook {}\n", r.version);
+  out += fmt::format("- Run `{}`: {} timeline events, started {}{}\n", r.run.id, r.events.size(), r.run.started_at,
+                     r.run.ended_at.empty() ? "" : ", ended " + r.run.ended_at);
+  return out;
+}
+
+}  // namespace rb::report
