@@ -91,7 +91,7 @@ Status take_incident(journal::Store& store, const std::string& flag, std::string
 
 }  // namespace
 
-int cmd_run(const Global& g, const RunFlags& f) {
+int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   auto reg = make_registry(g);
   auto rb = load_or_report(f.file, *reg);
   if (!rb) return kInvalid;
@@ -129,6 +129,7 @@ int cmd_run(const Global& g, const RunFlags& f) {
   }
 
   std::string run_id = new_run_id();
+  if (run_id_out) *run_id_out = run_id;
   if (f.dry_run == "plain") return dry_run_print(*rb, *reg, *inputs, secrets, masker, run_id);
 
   bool probes = f.dry_run == "probes";

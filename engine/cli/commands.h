@@ -26,7 +26,8 @@ struct RunFlags {
   std::string drill_name;
   std::string tz = "UTC";
 };
-int cmd_run(const Global& g, const RunFlags& f);
+/// `run_id` (when not null) receives the id of the run it started.
+int cmd_run(const Global& g, const RunFlags& f, std::string* run_id = nullptr);
 
 struct ResumeFlags {
   std::string run_id;
@@ -39,6 +40,19 @@ struct ResumeFlags {
   std::string tz = "UTC";
 };
 int cmd_resume(const Global& g, const ResumeFlags& f);
+
+struct DrillFlags {
+  std::string file = "drills.yaml";
+  std::string action;  ///< list, due, run, history, install
+  std::string name;
+  bool due = false;
+  std::string at;      ///< --at TIME for due / run --due
+  std::string target;  ///< install: cron, systemd, k8s
+  std::string dir;     ///< install --dir
+  std::string image = "runbook:latest";  ///< install --k8s container image
+  std::string tz = "UTC";
+};
+int cmd_drill(const Global& g, const DrillFlags& f);
 
 int cmd_runs(const Global& g, int limit);
 int cmd_status(const Global& g, const std::string& run_id);

@@ -117,7 +117,9 @@ int drive(const model::Runbook& rb, exec::ExecOptions opts, exec::Journal& journ
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec || ended) return;
       ++signals_seen;
-      if (signals_seen == 1) {
+      if (d.ignore_signals) {
+        fmt::print(stderr, "runbook: teardown in progress: it always runs to the end\n");
+      } else if (signals_seen == 1) {
         ex.abort(fmt::format("interrupted by {}", sig == SIGINT ? "SIGINT" : "SIGTERM"));
       } else {
         fmt::print(stderr, "runbook: stopping (rollbacks and run.ended are being recorded)…\n");

@@ -24,6 +24,7 @@ struct DriveOptions {
   Value resumed_event;               ///< data of run.resumed, journaled before the run continues
   std::map<std::string, exec::GivenAnswer> answers;
   bool yes = false;
+  bool ignore_signals = false;       ///< teardown: SIGINT/SIGTERM do not stop it
 };
 
 /// Runs to the end; returns the exit code. `journal` must be started (start_new /

@@ -100,7 +100,30 @@ int main(int argc, char** argv) {
   exp->add_option("-o,--output", export_out, "Write to FILE (0600) instead of stdout");
   exp->add_option("--tz", tz, "Time zone for clock times (default UTC)");
 
-  for (auto* sub : {validate, plan, run, resume, runs, status, timeline, note, exp}) sub->fallthrough();
+  DrillFlags df;
+  auto* drill = app.add_subcommand("drill", "Game days: scheduled drills of runbooks, scored against their RTO");
+  drill->add_option("--drills", df.file, "The drills file (default drills.yaml)");
+  drill->require_subcommand(1);
+  auto* d_list = drill->add_subcommand("list", "Each drill and its next three run times");
+  auto* d_due = drill->add_subcommand("due", "Drills due since their last run");
+  d_due->add_option("--at", df.at, "As of this time (RFC 3339; default now)");
+  auto* d_run = drill->add_subcommand("run", "Run a drill: setup, the runbook as a drill, teardown (always); record the result");
+  d_run->add_option("NAME", df.name, "The drill");
+  d_run->add_flag("--due", df.due, "Run every due drill, one after another (what a scheduler calls)");
+  d_run->add_option("--at", df.at, "With --due: as of this time");
+  auto* d_hist = drill->add_subcommand("history", "Scorecards over time, and steps that got markedly slower");
+  d_hist->add_option("NAME", df.name, "Only this drill");
+  d_hist->add_option("--tz", df.tz, "Time zone for dates");
+  auto* d_inst = drill->add_subcommand("install", "Write entries for cron, systemd timers or Kubernetes CronJobs");
+  bool to_cron = false, to_systemd = false, to_k8s = false;
+  d_inst->add_flag("--cron", to_cron, "crontab lines");
+  d_inst->add_flag("--systemd", to_systemd, "a .service + .timer pair per drill");
+  d_inst->add_flag("--k8s", to_k8s, "a CronJob manifest per drill");
+  d_inst->add_option("--dir", df.dir, "Write files into DIR instead of stdout");
+  d_inst->add_option("--image", df.image, "Container image for --k8s");
+  for (auto* sub : {d_list, d_due, d_run, d_hist, d_inst}) sub->fallthrough();
+
+  for (auto* sub : {validate, plan, run, resume, runs, status, timeline, note, exp, drill}) sub->fallthrough();
 
   try {
     app.parse(argc, argv);
@@ -119,6 +142,22 @@ int main(int argc, char** argv) {
     if (*timeline) return cmd_timeline(g, run_id, tz);
     if (*note) return cmd_note(g, run_id, note_text, note_tag, note_op);
     if (*exp) return cmd_export(g, run_id, export_format, export_out, tz);
+    if (*drill) {
+      df.action = *d_list ? "list" : *d_due ? "due" : *d_run ? "run" : *d_hist ? "history" : "install";
+      if (df.action == "run" && df.name.empty() && !df.due) {
+        fmt::print(stderr, "runbook: drill run needs a NAME or --due\n");
+        return kInvalid;
+      }
+      if (df.action == "install") {
+        int n = to_cron + to_systemd + to_k8s;
+        if (n != 1) {
+          fmt::print(stderr, "runbook: drill install needs exactly one of --cron, --systemd, --k8s\n");
+          return kInvalid;
+        }
+        df.target = to_cron ? "cron" : to_systemd ? "systemd" : "k8s";
+      }
+      return cmd_drill(g, df);
+    }
   } catch (const std::exception& e) {
     fmt::print(stderr, "runbook: internal error: {}\n", e.what());
     return kEngine;

@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS runbook_events (
 CREATE TABLE IF NOT EXISTS runbook_leases (
   run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL, expires_ms BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS runbook_queued_notes (id BIGSERIAL PRIMARY KEY, run_id TEXT NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runbook_drill_results (
+  id BIGSERIAL PRIMARY KEY, drill TEXT NOT NULL, run_id TEXT, runbook TEXT, started_at TEXT NOT NULL, ended_at TEXT,
+  status TEXT NOT NULL, passed BOOLEAN NOT NULL, rto_ms BIGINT, measured_ms BIGINT, setup_ok BOOLEAN NOT NULL,
+  teardown_ok BOOLEAN NOT NULL, note TEXT);
 INSERT INTO runbook_meta(key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
 )SQL";
 
@@ -268,6 +272,39 @@ class PgStore : public Store {
     }
     std::sort(got.begin(), got.end(), [](auto& a, auto& b) { return a.first < b.first; });
     for (auto& [id, v] : got) out.push_back(v);
+    return out;
+  }
+
+  Status record_drill(const DrillRecord& d) override {
+    Res r(q("INSERT INTO runbook_drill_results(drill, run_id, runbook, started_at, ended_at, status, passed, rto_ms, "
+            "measured_ms, setup_ok, teardown_ok, note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+            {d.drill, d.run_id, d.runbook, d.started_at, d.ended_at, d.status, d.passed ? "true" : "false",
+             std::to_string(d.rto_ms), std::to_string(d.measured_ms), d.setup_ok ? "true" : "false",
+             d.teardown_ok ? "true" : "false", d.note}));
+    return r.ok() ? Status::OK() : err("record drill");
+  }
+
+  std::vector<DrillRecord> drill_records(const std::string& drill) override {
+    Res r(q("SELECT drill, run_id, runbook, started_at, ended_at, status, passed, rto_ms, measured_ms, setup_ok, "
+            "teardown_ok, note FROM runbook_drill_results WHERE $1 = '' OR drill = $1 ORDER BY started_at, id",
+            {drill}));
+    std::vector<DrillRecord> out;
+    for (int i = 0; r.ok() && i < r.rows(); ++i) {
+      DrillRecord d;
+      d.drill = r.text(i, 0);
+      d.run_id = r.text(i, 1);
+      d.runbook = r.text(i, 2);
+      d.started_at = r.text(i, 3);
+      d.ended_at = r.text(i, 4);
+      d.status = r.text(i, 5);
+      d.passed = r.text(i, 6) == "t";
+      d.rto_ms = r.i64(i, 7);
+      d.measured_ms = r.i64(i, 8);
+      d.setup_ok = r.text(i, 9) == "t";
+      d.teardown_ok = r.text(i, 10) == "t";
+      d.note = r.text(i, 11);
+      out.push_back(d);
+    }
     return out;
   }
 

@@ -62,6 +62,13 @@ CREATE TABLE IF NOT EXISTS queued_notes (
   run_id TEXT NOT NULL,
   note TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS drill_results (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  drill TEXT NOT NULL, run_id TEXT, runbook TEXT, started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL,
+  passed INTEGER NOT NULL, rto_ms INTEGER, measured_ms INTEGER, setup_ok INTEGER NOT NULL, teardown_ok INTEGER NOT NULL,
+  note TEXT
+);
+CREATE INDEX IF NOT EXISTS drill_results_drill ON drill_results(drill, started_at);
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
 )SQL";
 
@@ -527,6 +534,41 @@ Status SqliteStore::append_next(const std::string& run_id, Event e) {
   up.bind(1, e.seq).bind(2, new_chain).bind(3, run_id);
   up.step();
   return commit();
+}
+
+Status SqliteStore::record_drill(const DrillRecord& d) {
+  if (auto s = fault("record_drill"); !s.ok()) return s;
+  Stmt ins(db_, "INSERT INTO drill_results(drill, run_id, runbook, started_at, ended_at, status, passed, rto_ms, "
+                "measured_ms, setup_ok, teardown_ok, note) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  ins.bind(1, d.drill).bind(2, d.run_id).bind(3, d.runbook).bind(4, d.started_at).bind(5, d.ended_at).bind(6, d.status)
+      .bind(7, static_cast<long long>(d.passed)).bind(8, d.rto_ms).bind(9, d.measured_ms)
+      .bind(10, static_cast<long long>(d.setup_ok)).bind(11, static_cast<long long>(d.teardown_ok)).bind(12, d.note);
+  if (ins.step() != SQLITE_DONE) return Status::Error(fmt::format("cannot record drill: {}", sqlite3_errmsg(db_)));
+  return Status::OK();
+}
+
+std::vector<DrillRecord> SqliteStore::drill_records(const std::string& drill) {
+  Stmt q(db_, "SELECT drill, run_id, runbook, started_at, ended_at, status, passed, rto_ms, measured_ms, setup_ok, "
+              "teardown_ok, note FROM drill_results WHERE ? = '' OR drill = ? ORDER BY started_at, id");
+  q.bind(1, drill).bind(2, drill);
+  std::vector<DrillRecord> out;
+  while (q.row()) {
+    DrillRecord d;
+    d.drill = q.text(0);
+    d.run_id = q.text(1);
+    d.runbook = q.text(2);
+    d.started_at = q.text(3);
+    d.ended_at = q.text(4);
+    d.status = q.text(5);
+    d.passed = q.i64(6) != 0;
+    d.rto_ms = q.i64(7);
+    d.measured_ms = q.i64(8);
+    d.setup_ok = q.i64(9) != 0;
+    d.teardown_ok = q.i64(10) != 0;
+    d.note = q.text(11);
+    out.push_back(d);
+  }
+  return out;
 }
 
 Status SqliteStore::fault(const char* where) {

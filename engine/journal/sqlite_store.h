@@ -29,6 +29,8 @@ class SqliteStore : public Store {
   Status queue_note(const std::string& run_id, const Value& note) override;
   std::vector<Value> take_notes(const std::string& run_id) override;
   Status append_next(const std::string& run_id, Event e) override;
+  Status record_drill(const DrillRecord& d) override;
+  std::vector<DrillRecord> drill_records(const std::string& drill) override;
   std::string describe() const override { return "sqlite:" + path_; }
 
  private:

@@ -60,6 +60,21 @@ struct Lease {
   long long expires_ms = 0;
 };
 
+/// The outcome of one drill (`runbook drill run`), for the scorecard.
+struct DrillRecord {
+  std::string drill;
+  std::string run_id;      ///< empty when the setup failed before the run started
+  std::string runbook;
+  std::string started_at;  ///< RFC 3339
+  std::string ended_at;
+  std::string status;      ///< the run's end state, or "setup-failed"
+  bool passed = false;     ///< recovered within the RTO
+  long long rto_ms = 0;
+  long long measured_ms = 0;
+  bool setup_ok = true, teardown_ok = true;
+  std::string note;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -104,6 +119,10 @@ class Store {
   virtual std::vector<Value> take_notes(const std::string& run_id) = 0;
   /// Appends one event at the end of a run that no engine holds (seq assigned here).
   virtual Status append_next(const std::string& run_id, Event e) = 0;
+
+  virtual Status record_drill(const DrillRecord& d) = 0;
+  /// Oldest first; all drills when `drill` is empty.
+  virtual std::vector<DrillRecord> drill_records(const std::string& drill) = 0;
 
   virtual std::string describe() const = 0;  ///< e.g. "sqlite:.runbook/runbook.db"
 };

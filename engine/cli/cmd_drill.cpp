@@ -1,0 +1,407 @@
+// runbook drill list|due|run NAME|run --due|history [NAME]|install --cron|--systemd|--k8s
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <climits>
+#include <filesystem>
+#include <fstream>
+
+#include "base/text.h"
+#include "cli/commands.h"
+#include "cli/driver.h"
+#include "drill/drills.h"
+#include "report/report.h"
+
+namespace rb::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+void on_signal(int) { g_interrupted = 1; }
+void guard_signals() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+std::optional<std::vector<drill::Drill>> load(const DrillFlags& f, plugin::Registry& reg) {
+  Diagnostics d(f.file);
+  if (!std::filesystem::exists(f.file)) {
+    error(fmt::format("no drills file '{}': give one with --drills FILE", f.file));
+    return std::nullopt;
+  }
+  auto drills = drill::load_drills(f.file, reg, d);
+  for (auto& x : d.list()) fmt::print(stderr, "{}\n", x.format());
+  return drills;
+}
+
+const drill::Drill* find(const std::vector<drill::Drill>& drills, const std::string& name) {
+  for (auto& d : drills)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+std::string local_time(WallTime t, const std::string& tz) {
+  return fmt::format("{} {} {}", calendar_date(t, tz), clock_time(t, tz), tz);
+}
+
+// ---- list, due -------------------------------------------------------------------------
+
+int list(const Global& g, const std::vector<drill::Drill>& drills, WallTime now) {
+  Value out = Value::array();
+  for (auto& d : drills) {
+    std::vector<std::string> next;
+    WallTime t = now;
+    for (int i = 0; i < 3; ++i) {
+      auto n = drill::next_fire(d.schedule, t, d.timezone);
+      if (!n) break;
+      next.push_back(local_time(*n, d.timezone));
+      t = *n;
+    }
+    if (g.json) {
+      out.push_back({{"name", d.name}, {"runbook", d.runbook}, {"schedule", d.schedule.text}, {"timezone", d.timezone},
+                     {"next", next}});
+      continue;
+    }
+    fmt::print("{}  {}\n  schedule \"{}\" ({})\n", d.name, d.runbook, d.schedule.text, d.timezone);
+    for (auto& n : next) fmt::print("    next: {}\n", n);
+  }
+  if (g.json) fmt::print("{}\n", out.dump());
+  return kOk;
+}
+
+struct Due {
+  const drill::Drill* drill;
+  std::string why;
+};
+
+std::vector<Due> due_drills(journal::Store& store, const std::vector<drill::Drill>& drills, WallTime at) {
+  std::vector<Due> out;
+  for (auto& d : drills) {
+    auto recs = store.drill_records(d.name);
+    if (recs.empty()) {
+      out.push_back({&d, "never run"});
+      continue;
+    }
+    auto last = parse_time(recs.back().started_at);
+    if (!last) continue;
+    auto next = drill::next_fire(d.schedule, *last, d.timezone);
+    if (next && *next <= at)
+      out.push_back({&d, fmt::format("scheduled {} since the last drill ({})", local_time(*next, d.timezone),
+                                     recs.back().started_at)});
+  }
+  return out;
+}
+
+// ---- run -----------------------------------------------------------------------------
+
+// setup/teardown: a small runbook run without a store (printed, not journaled).
+bool run_actions(const Global& g, const model::Runbook& rb, plugin::Registry& reg, bool ignore_signals) {
+  Masker masker;
+  exec::SystemClock clock;
+  exec::Journal journal(nullptr, clock, masker);
+  journal::RunInfo info;
+  info.id = "drill-" + rb.id;
+  journal.start_new(info, std::chrono::system_clock::now());
+  exec::ExecOptions opts;
+  opts.run_id = info.id;
+  opts.incident_id = "-";
+  opts.operator_name = operator_name("");
+  opts.drill = true;
+  opts.run_start = std::chrono::system_clock::now();
+  char cwd[4096];
+  opts.cwd = getcwd(cwd, sizeof cwd) ? cwd : ".";
+  DriveOptions d;
+  d.mode = g.json ? report::ConsoleMode::Json : report::ConsoleMode::Plain;
+  d.yes = true;
+  d.ignore_signals = ignore_signals;
+  int code = drive(rb, opts, journal, reg, masker, d);
+  guard_signals();
+  return code == 0;
+}
+
+int run_one(const Global& g, const DrillFlags& f, const drill::Drill& d, plugin::Registry& reg) {
+  auto store = open_store_or_report(g);
+  if (!store) return kEngine;
+  journal::DrillRecord rec;
+  rec.drill = d.name;
+  rec.started_at = rfc3339_ms(std::chrono::system_clock::now());
+  guard_signals();
+  if (!g.json) fmt::print("== drill {}: setup\n", d.name);
+  rec.setup_ok = !d.setup || run_actions(g, *d.setup, reg, false);
+  if (g_interrupted) rec.setup_ok = false;
+  std::string run_id;
+  if (rec.setup_ok) {
+    if (!g.json) fmt::print("== drill {}: {}\n", d.name, d.runbook);
+    RunFlags rf;
+    rf.file = d.runbook;
+    rf.inputs = d.inputs;
+    rf.drill = true;
+    rf.drill_name = d.name;
+    rf.yes = true;
+    rf.operator_name = "drill:" + d.name;
+    for (auto& [step, ans] : d.answers) rf.answers.push_back(step + "=" + ans);
+    cmd_run(g, rf, &run_id);
+    guard_signals();
+  } else {
+    rec.status = "setup-failed";
+    rec.note = "setup failed or was interrupted: the runbook did not run";
+  }
+  if (!g.json) fmt::print("== drill {}: teardown\n", d.name);
+  rec.teardown_ok = !d.teardown || run_actions(g, *d.teardown, reg, true);
+  rec.ended_at = rfc3339_ms(std::chrono::system_clock::now());
+  if (auto run = run_id.empty() ? std::nullopt : store->run(run_id)) {
+    rec.run_id = run->id;
+    rec.runbook = run->runbook;
+    rec.status = run->status;
+    rec.rto_ms = run->rto_ms;
+    auto a = parse_time(run->incident_start), b = parse_time(run->ended_at);
+    if (a && b) rec.measured_ms = to_unix_ms(*b) - to_unix_ms(*a);
+    rec.passed = run->status == "recovered" && (run->rto_ms == 0 || rec.measured_ms <= run->rto_ms);
+  } else if (rec.setup_ok) {
+    rec.status = "not-started";
+    rec.note = "the runbook could not start (see the errors above)";
+  }
+  if (!rec.teardown_ok) rec.note += (rec.note.empty() ? "" : "; ") + std::string("teardown failed");
+  if (auto s = store->record_drill(rec); !s.ok()) {
+    error(s.message());
+    return kEngine;
+  }
+  std::string verdict = rec.passed ? "PASSED" : "FAILED";
+  if (g.json) {
+    fmt::print("{}\n", Value{{"drill", d.name}, {"run", rec.run_id}, {"status", rec.status}, {"passed", rec.passed},
+                             {"measured_ms", rec.measured_ms}, {"rto_ms", rec.rto_ms}, {"teardown_ok", rec.teardown_ok}}
+                           .dump());
+  } else {
+    fmt::print("== drill {}: {} — run {} {}{}{}\n", d.name, verdict, rec.run_id.empty() ? "-" : rec.run_id, rec.status,
+               rec.rto_ms ? fmt::format(", RTO {} of {}", report::human_seconds(rec.measured_ms / 1000.0),
+                                        report::human_seconds(rec.rto_ms / 1000.0))
+                          : "",
+               rec.teardown_ok ? "" : " (teardown failed)");
+  }
+  return rec.passed ? kOk : kFailed;
+}
+
+// ---- history ---------------------------------------------------------------------------
+
+struct StepStats {
+  std::map<std::string, long long> durations;  // step -> ms
+  std::vector<std::string> gate_failures;
+};
+
+StepStats stats_of(journal::Store& store, const std::string& run_id) {
+  StepStats s;
+  for (auto& e : store.events(run_id)) {
+    if (e.type == "step.succeeded" || e.type == "step.failed") s.durations[e.step] = e.data.value("duration_ms", 0LL);
+    if (e.type == "check.failed") s.gate_failures.push_back(e.step + ": " + e.data.value("check", std::string()));
+  }
+  return s;
+}
+
+long long median(std::vector<long long> v) {
+  std::sort(v.begin(), v.end());
+  if (v.empty()) return 0;
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+int history(const Global& g, journal::Store& store, const std::vector<drill::Drill>& drills, const std::string& only,
+            const std::string& tz) {
+  Value out = Value::array();
+  bool any = false;
+  for (auto& d : drills) {
+    if (!only.empty() && d.name != only) continue;
+    auto recs = store.drill_records(d.name);
+    std::vector<StepStats> stats;
+    for (auto& r : recs) stats.push_back(r.run_id.empty() ? StepStats{} : stats_of(store, r.run_id));
+    // Trend: the latest drill's steps against their median over the earlier ones.
+    Value flags = Value::array();
+    if (recs.size() >= 3) {
+      for (auto& [step, ms] : stats.back().durations) {
+        std::vector<long long> earlier;
+        for (size_t i = 0; i + 1 < stats.size(); ++i)
+          if (auto it = stats[i].durations.find(step); it != stats[i].durations.end()) earlier.push_back(it->second);
+        if (earlier.size() < 2) continue;
+        long long med = median(earlier);
+        if (med > 0 && static_cast<double>(ms) > 1.5 * static_cast<double>(med))
+          flags.push_back({{"step", step}, {"latest_ms", ms}, {"median_ms", med}, {"ratio", static_cast<double>(ms) / med},
+                           {"earlier_drills", earlier.size()}});
+      }
+    }
+    if (g.json) {
+      Value rs = Value::array();
+      for (size_t i = 0; i < recs.size(); ++i) {
+        auto& r = recs[i];
+        Value steps = Value::object();
+        for (auto& [k, v] : stats[i].durations) steps[k] = v;
+        rs.push_back({{"started_at", r.started_at}, {"run", r.run_id}, {"status", r.status}, {"passed", r.passed},
+                      {"measured_ms", r.measured_ms}, {"rto_ms", r.rto_ms}, {"steps", steps},
+                      {"gate_failures", stats[i].gate_failures}, {"teardown_ok", r.teardown_ok}});
+      }
+      out.push_back({{"drill", d.name}, {"runbook", d.runbook}, {"records", rs}, {"regressions", flags}});
+      continue;
+    }
+    any = true;
+    int passed = static_cast<int>(std::count_if(recs.begin(), recs.end(), [](auto& r) { return r.passed; }));
+    fmt::print("drill {} — {} ({} drills, {} passed)\n", d.name, d.runbook, recs.size(), passed);
+    if (recs.empty()) {
+      fmt::print("  never run\n\n");
+      continue;
+    }
+    fmt::print("  {:<11} {:<8} {:<24} {:<44} {}\n", "DATE", "RESULT", "RTO USED", "SLOWEST STEPS", "GATE FAILURES");
+    for (size_t i = 0; i < recs.size(); ++i) {
+      auto& r = recs[i];
+      std::vector<std::pair<long long, std::string>> slow;
+      for (auto& [k, v] : stats[i].durations) slow.push_back({v, k});
+      std::sort(slow.rbegin(), slow.rend());
+      std::vector<std::string> top;
+      for (size_t k = 0; k < slow.size() && k < 3; ++k)
+        top.push_back(fmt::format("{} {}", slow[k].second, report::human_seconds(slow[k].first / 1000.0)));
+      std::string rto = r.rto_ms ? fmt::format("{} / {} ({:.0f}%)", report::human_seconds(r.measured_ms / 1000.0),
+                                               report::human_seconds(r.rto_ms / 1000.0), 100.0 * r.measured_ms / r.rto_ms)
+                                 : "-";
+      auto when = parse_time(r.started_at);
+      fmt::print("  {:<11} {:<8} {:<24} {:<44} {}\n", when ? calendar_date(*when, tz) : r.started_at.substr(0, 10),
+                 r.passed ? "passed" : "FAILED", rto, ellipsize(join(top, ", "), 44),
+                 stats[i].gate_failures.empty() ? (r.status == "recovered" ? "" : r.status) : join(stats[i].gate_failures, "; "));
+    }
+    if (flags.empty()) {
+      fmt::print("  trend: no step got markedly slower (> 1.5x its median) in the last drill\n\n");
+    } else {
+      for (auto& fl : flags)
+        fmt::print("  ⚠ REGRESSED: step '{}' took {} in the last drill, {:.1f}x its median of {} over {} earlier drills\n",
+                   fl["step"].get<std::string>(), report::human_seconds(fl["latest_ms"].get<long long>() / 1000.0),
+                   fl["ratio"].get<double>(), report::human_seconds(fl["median_ms"].get<long long>() / 1000.0),
+                   fl["earlier_drills"].get<size_t>());
+      fmt::print("\n");
+    }
+  }
+  if (g.json) fmt::print("{}\n", out.dump());
+  else if (!any) error(only.empty() ? "no drills" : fmt::format("no drill '{}'", only));
+  return kOk;
+}
+
+// ---- install ---------------------------------------------------------------------------
+
+std::string self_path() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "runbook";
+}
+
+int install(const Global& g, const DrillFlags& f, const std::vector<drill::Drill>& drills) {
+  std::string exe = self_path();
+  std::string dir = std::filesystem::current_path().string();
+  std::string file = std::filesystem::absolute(f.file).string();
+  std::string store = g.store.empty() ? "" : " --store " + shell_quote(g.store);
+  std::vector<std::pair<std::string, std::string>> files;  // name, content
+  auto cmdline = [&](const drill::Drill& d) {
+    return fmt::format("{} drill run {} --drills {}{}", shell_quote(exe), d.name, shell_quote(file), store);
+  };
+  if (f.target == "cron") {
+    std::string tab = fmt::format("# runbook drills from {} (runbook drill install --cron)\n", file);
+    for (auto& d : drills) {
+      if (d.timezone != "UTC") tab += fmt::format("CRON_TZ={}\n", d.timezone);
+      else tab += "CRON_TZ=UTC\n";
+      tab += fmt::format("{} cd {} && {} >> .runbook/drill-{}.log 2>&1\n", d.schedule.text, shell_quote(dir), cmdline(d), d.name);
+    }
+    files.push_back({"runbook-drills.crontab", tab});
+  } else if (f.target == "systemd") {
+    for (auto& d : drills) {
+      std::string unit = "runbook-drill-" + d.name;
+      files.push_back({unit + ".service", fmt::format("[Unit]\nDescription=runbook drill {} ({})\n\n[Service]\nType=oneshot\n"
+                                                      "WorkingDirectory={}\nExecStart={}\n",
+                                                      d.name, d.runbook, dir, cmdline(d))});
+      std::string timer = fmt::format("[Unit]\nDescription=Schedule of runbook drill {} (cron \"{}\" {})\n\n[Timer]\n", d.name,
+                                      d.schedule.text, d.timezone);
+      for (auto& cal : drill::to_oncalendar(d.schedule, d.timezone)) timer += "OnCalendar=" + cal + "\n";
+      timer += fmt::format("Persistent=true\nUnit={}.service\n\n[Install]\nWantedBy=timers.target\n", unit);
+      files.push_back({unit + ".timer", timer});
+    }
+  } else {
+    for (auto& d : drills) {
+      std::string m = fmt::format(
+          "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: runbook-drill-{}\n  labels:\n    app.kubernetes.io/name: runbook\n"
+          "    runbook.dev/drill: {}\nspec:\n  schedule: \"{}\"\n  timeZone: \"{}\"\n  concurrencyPolicy: Forbid\n"
+          "  successfulJobsHistoryLimit: 3\n  failedJobsHistoryLimit: 6\n  jobTemplate:\n    spec:\n      backoffLimit: 0\n"
+          "      template:\n        spec:\n          restartPolicy: Never\n          containers:\n            - name: drill\n"
+          "              image: \"{}\"\n              workingDir: /work\n              command: [\"runbook\", \"drill\", \"run\", \"{}\", "
+          "\"--drills\", \"{}\"{}]\n",
+          d.name, d.name, d.schedule.text, d.timezone, f.image, d.name, f.file,
+          g.store.empty() ? "" : fmt::format(", \"--store\", \"{}\"", g.store));
+      files.push_back({"runbook-drill-" + d.name + ".yaml", m});
+    }
+  }
+  if (f.dir.empty()) {
+    bool first = true;
+    for (auto& [name, content] : files) {
+      if (f.target == "k8s" && !first) fmt::print("---\n");
+      else if (f.target == "systemd") fmt::print("# --- {} ---\n", name);
+      fmt::print("{}", content);
+      first = false;
+    }
+    return kOk;
+  }
+  std::filesystem::create_directories(f.dir);
+  for (auto& [name, content] : files) {
+    std::ofstream(std::filesystem::path(f.dir) / name) << content;
+    if (!g.json) fmt::print("wrote {}\n", (std::filesystem::path(f.dir) / name).string());
+  }
+  return kOk;
+}
+
+}  // namespace
+
+int cmd_drill(const Global& g, const DrillFlags& f) {
+  auto reg = make_registry(g);
+  auto drills = load(f, *reg);
+  if (!drills) return kInvalid;
+  WallTime now = std::chrono::system_clock::now();
+  if (!f.at.empty()) {
+    auto t = parse_time(f.at);
+    if (!t) {
+      error(fmt::format("--at '{}' is not a time (RFC 3339)", f.at));
+      return kInvalid;
+    }
+    now = *t;
+  }
+  if (f.action == "list") return list(g, *drills, now);
+  if (f.action == "install") return install(g, f, *drills);
+  if (f.action == "run" && !f.due) {
+    const drill::Drill* d = find(*drills, f.name);
+    if (!d) {
+      std::vector<std::string> names;
+      for (auto& x : *drills) names.push_back(x.name);
+      error(fmt::format("no drill '{}' in {}{}", f.name, f.file, did_you_mean_suffix(f.name, names)));
+      return kInvalid;
+    }
+    return run_one(g, f, *d, *reg);
+  }
+  auto store = open_store_or_report(g);
+  if (!store) return kEngine;
+  if (f.action == "history") return history(g, *store, *drills, f.name, f.tz);
+  auto due = due_drills(*store, *drills, now);
+  if (f.action == "due") {
+    if (g.json) {
+      Value out = Value::array();
+      for (auto& x : due) out.push_back({{"name", x.drill->name}, {"why", x.why}});
+      fmt::print("{}\n", out.dump());
+    } else if (due.empty()) {
+      fmt::print("no drill is due\n");
+    } else {
+      for (auto& x : due) fmt::print("{}  due: {}\n", x.drill->name, x.why);
+    }
+    return kOk;
+  }
+  // run --due: one after another, as a scheduler calls it.
+  store.reset();
+  int code = kOk;
+  for (auto& x : due) {
+    int c = run_one(g, f, *x.drill, *reg);
+    if (c != kOk) code = c == kEngine ? kEngine : (code == kEngine ? kEngine : kFailed);
+  }
+  if (due.empty() && !g.json) fmt::print("no drill is due\n");
+  return code;
+}
+
+}  // namespace rb::cli

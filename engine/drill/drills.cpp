@@ -1,0 +1,146 @@
+#include "drill/drills.h"
+
+#include <fmt/format.h>
+#include <regex>
+#include <sys/stat.h>
+
+#include "base/text.h"
+#include "parse/node_check.h"
+#include "parse/runbook_parser.h"
+
+namespace rb::drill {
+
+namespace {
+
+const std::vector<std::string> kKeys = {"name", "runbook", "schedule", "timezone", "inputs", "setup", "teardown",
+                                        "answers", "description"};
+
+// setup/teardown: a list of actions, run in order as steps of a small runbook.
+std::optional<model::Runbook> actions(const yaml::Node& list, const std::string& drill, const std::string& what,
+                                      plugin::Registry& reg, Diagnostics& d) {
+  if (list.is_null()) return std::nullopt;
+  if (!parse::want_seq(list, fmt::format("'{}' of drill '{}'", what, drill), d)) return std::nullopt;
+  yaml::Node root;
+  root.kind = yaml::Node::Kind::Map;
+  root.pos = list.pos;
+  auto scalar = [](const std::string& s, SourcePos pos) {
+    yaml::Node n;
+    n.kind = yaml::Node::Kind::Scalar;
+    n.scalar = s;
+    n.pos = pos;
+    return n;
+  };
+  root.entries.push_back({scalar("runbook", list.pos), scalar("drill-" + what, list.pos)});
+  root.entries.push_back({scalar("title", list.pos), scalar(fmt::format("{} of drill {}", what, drill), list.pos)});
+  yaml::Node steps;
+  steps.kind = yaml::Node::Kind::Map;
+  steps.pos = list.pos;
+  for (size_t i = 0; i < list.items.size(); ++i) {
+    yaml::Node item = list.items[i];
+    if (!item.is_map()) {
+      d.error(item.pos, fmt::format("each '{}' entry of drill '{}' is an action, e.g. shell: …", what, drill));
+      continue;
+    }
+    if (i + 1 < list.items.size())
+      item.entries.push_back({scalar("next", item.pos), scalar(fmt::format("{}-{}", what, i + 2), item.pos)});
+    steps.entries.push_back({scalar(fmt::format("{}-{}", what, i + 1), item.pos), item});
+  }
+  if (steps.entries.empty()) return std::nullopt;
+  root.entries.push_back({scalar("steps", list.pos), steps});
+  model::Runbook rb = parse::parse_runbook(root, reg, d);
+  rb.file = d.file();
+  return rb;
+}
+
+}  // namespace
+
+std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::Registry& reg, Diagnostics& d) {
+  d.set_file(path);
+  yaml::Node root;
+  if (!yaml::load_file(path, root, d)) return std::nullopt;
+  const yaml::Node* list = &root;
+  if (root.is_map()) {
+    parse::check_keys(root, {"drills"}, "at the top level of a drills file", d);
+    list = root.get("drills");
+    if (!list) {
+      d.error(root.pos, "a drills file holds `drills:`, a list of drills");
+      return std::nullopt;
+    }
+  }
+  if (!parse::want_seq(*list, "'drills'", d)) return std::nullopt;
+  std::vector<Drill> out;
+  std::map<std::string, int> seen;
+  static const std::regex name_re("[a-z0-9][a-z0-9-]*");
+  for (auto& item : list->items) {
+    if (!parse::want_map(item, "a drill", d)) continue;
+    parse::check_keys(item, kKeys, "in a drill", d);
+    Drill dr;
+    dr.pos = item.pos;
+    if (auto* n = item.get("name")) {
+      if (auto s = parse::want_string(*n, "'name'", d)) {
+        dr.name = *s;
+        if (!std::regex_match(*s, name_re)) d.error(parse::text_pos(*n), fmt::format("drill name '{}' must match [a-z0-9][a-z0-9-]*", *s));
+        if (seen.count(*s)) d.error(parse::text_pos(*n), fmt::format("drill '{}' is defined twice (first at line {})", *s, seen[*s]));
+        seen[*s] = n->pos.line;
+      }
+    } else {
+      d.error(item.pos, "a drill needs a 'name'");
+    }
+    std::string label = dr.name.empty() ? "?" : dr.name;
+    if (auto* n = item.get("runbook")) {
+      if (auto s = parse::want_string(*n, "'runbook'", d)) {
+        dr.runbook = *s;
+        struct stat st {};
+        if (::stat(s->c_str(), &st) != 0)
+          d.error(parse::text_pos(*n), fmt::format("runbook '{}' of drill '{}' does not exist (paths are relative to the "
+                                                   "directory runbook runs in)",
+                                                   *s, label));
+      }
+    } else {
+      d.error(item.pos, fmt::format("drill '{}' needs a 'runbook'", label));
+    }
+    if (auto* n = item.get("timezone")) {
+      if (auto s = parse::want_string(*n, "'timezone'", d)) {
+        if (!known_time_zone(*s)) d.error(parse::text_pos(*n), fmt::format("unknown time zone '{}' (e.g. UTC, Europe/Paris)", *s));
+        else dr.timezone = *s;
+      }
+    }
+    if (auto* n = item.get("schedule")) {
+      if (auto s = parse::want_string(*n, "'schedule'", d)) {
+        std::string why;
+        size_t off = 0;
+        if (auto c = parse_cron(*s, &why, &off)) {
+          dr.schedule = *c;
+        } else {
+          SourcePos p = parse::text_pos(*n);
+          p.col += static_cast<int>(off);
+          d.error(p, fmt::format("schedule '{}': {}", *s, why));
+        }
+      }
+    } else {
+      d.error(item.pos, fmt::format("drill '{}' needs a 'schedule' (5-field cron, e.g. \"0 10 3 * *\")", label));
+    }
+    if (auto* n = item.get("inputs"); n && !n->is_null()) {
+      if (parse::want_map(*n, "'inputs'", d))
+        for (auto& [k, v] : n->entries) {
+          if (!v.is_scalar() && !v.is_null()) d.error(v.pos, fmt::format("input '{}' must be a single value", k.scalar));
+          else dr.inputs.push_back(k.scalar + "=" + v.scalar);
+        }
+    }
+    if (auto* n = item.get("answers"); n && !n->is_null()) {
+      if (parse::want_map(*n, "'answers'", d))
+        for (auto& [k, v] : n->entries) {
+          if (!v.is_scalar()) d.error(v.pos, fmt::format("answer for '{}' must be yes, no or done", k.scalar));
+          else dr.answers[k.scalar] = v.scalar;
+        }
+    }
+    if (auto* n = item.get("setup")) dr.setup = actions(*n, label, "setup", reg, d);
+    if (auto* n = item.get("teardown")) dr.teardown = actions(*n, label, "teardown", reg, d);
+    out.push_back(std::move(dr));
+  }
+  d.sort();
+  if (d.has_errors()) return std::nullopt;
+  return out;
+}
+
+}  // namespace rb::drill
