@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <regex>
 
+#include "base/duration.h"
 #include "base/text.h"
+#include "base/time.h"
 #include "expr/expr.h"
 
 namespace rb::expr {
@@ -269,6 +271,28 @@ struct Eval {
       for (auto& c : s) c = static_cast<char>(f == "lower" ? std::tolower(static_cast<unsigned char>(c))
                                                            : std::toupper(static_cast<unsigned char>(c)));
       out = s;
+    } else if (f == "seconds") {
+      // A duration as seconds: "1h30m" -> 5400; numbers pass through.
+      want(1);
+      const Value& v = args[0].value;
+      if (v.is_number()) out = v;
+      else if (v.is_string()) {
+        std::string why;
+        auto d = parse_duration(v.get_ref<const std::string&>(), &why);
+        if (!d) fail(n, fmt::format("seconds(): {}", why));
+        double secs = static_cast<double>(d->count()) / 1000.0;
+        if (d->count() % 1000 == 0) out = static_cast<long long>(d->count() / 1000);
+        else out = secs;
+      } else fail(n, fmt::format("seconds() needs a duration or a number, got {}", type_name(v)));
+    } else if (f == "iso_time") {
+      // Seconds since 1970 as an RFC 3339 UTC time: 1795410000 -> "2026-11-23T03:00:00Z".
+      want(1);
+      const Value& v = args[0].value;
+      if (!v.is_number()) fail(n, fmt::format("iso_time() needs seconds since 1970, got {}", type_name(v)));
+      double secs = v.get<double>();
+      if (!std::isfinite(secs) || secs < 0 || secs > 4e11) fail(n, "iso_time(): time out of range");
+      std::string t = rfc3339_ms(from_unix_ms(static_cast<long long>(secs * 1000)));
+      out = t.substr(0, 19) + "Z";
     } else if (f == "trim") {
       want(1);
       out = std::string(trim(str_arg(0)));

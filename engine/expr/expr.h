@@ -5,6 +5,7 @@
 //   operators == != < <= > >= && || !  + - * /  ( )  a[0]  a.b
 //   literals  numbers, 'strings', "strings", true, false, null
 //   functions len contains matches starts_with ends_with int number string lower upper trim
+//             seconds(duration) iso_time(seconds since 1970)
 //
 // Identifiers may contain '-' (step ids such as `assess-damage`): write subtraction with
 // spaces, `a - b`. Evaluation never executes code: there is no assignment, no call of

@@ -23,7 +23,7 @@ SourcePos Expression::at(size_t offset) const {
 const std::vector<std::string>& function_names() {
   static const std::vector<std::string> names = {"len",    "contains", "matches", "starts_with", "ends_with",
                                                  "int",    "number",   "string",  "lower",       "upper",
-                                                 "trim"};
+                                                 "trim",   "seconds",  "iso_time"};
   return names;
 }
 

@@ -81,10 +81,11 @@ class DB:
             self.conn.execute("PRAGMA busy_timeout=30000")
 
     def q(self, sql, args=()):
-        if self.pg:
-            sql = sql.replace("?", "%s")
         cur = self.conn.cursor()
-        cur.execute(sql, args)
+        if not args:
+            cur.execute(sql)
+        else:
+            cur.execute(sql.replace("?", "%s") if self.pg else sql, args)
         rows = cur.fetchall() if cur.description else []
         if self.pg:
             self.conn.commit()
@@ -97,7 +98,10 @@ class DB:
             if not self.pg:
                 cur.execute("BEGIN IMMEDIATE")
             for sql, args in statements:
-                cur.execute(sql.replace("?", "%s") if self.pg else sql, args)
+                if not args:
+                    cur.execute(sql)
+                else:
+                    cur.execute(sql.replace("?", "%s") if self.pg else sql, args)
             self.conn.commit() if self.pg else cur.execute("COMMIT")
         except Exception:
             self.conn.rollback() if self.pg else cur.execute("ROLLBACK")
@@ -235,10 +239,12 @@ class Sandbox:
         if not statements:
             raise SystemExit(f"restore: {file} holds no data (an empty or broken backup)")
         db = self.db(replica)
+        # One transaction: the tables are never seen empty or half restored.
+        ddl = []
         for t in DATA_TABLES:
-            db.q(f"DROP TABLE IF EXISTS {t}")
-            db.create(t)
-        db.tx([(s, ()) for s in statements])
+            cols = ", ".join(f"{c} {ty.replace('INT', 'BIGINT') if db.pg else ty}" for c, ty in TABLES[t])
+            ddl += [(f"DROP TABLE IF EXISTS {t}", ()), (f"CREATE TABLE {t} ({cols})", ())]
+        db.tx(ddl + [(s, ()) for s in statements])
         c = self.counts(db)
         db.close()
         return c
@@ -266,6 +272,9 @@ class Sandbox:
             stmts.append((f"DELETE FROM {t}", ()))
             for r in rows:
                 stmts.append((f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", tuple(r)))
+        now = time.time()
+        stmts.append(("DELETE FROM system_config WHERE key = 'replicated_at_epoch'", ()))
+        stmts.append(("INSERT INTO system_config VALUES ('replicated_at_epoch', ?)", (str(int(now)),)))
         dst.tx(stmts)
         src.close()
         dst.close()
@@ -475,6 +484,9 @@ def serve(sb, port, region):
 # ---- the worker ----------------------------------------------------------------------------
 
 def work(sb, region):
+    if os.path.exists(sb.path("worker.broken")):
+        print("worker: cannot start: missing configuration (worker.broken)", flush=True)
+        sys.exit(1)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     url = sb.database if region == "primary" else sb.replica
@@ -521,7 +533,8 @@ def cmd_up(sb, args):
     sb.write_json("sandbox.json", {"database": sb.database, "replica": sb.replica, "port": port, "port2": port2})
     for name in ("app", "app2", "worker", "worker2", "replicator"):
         sb.stop(name)
-    for f in ("maintenance.flag", "region-down", "region.json", "release.previous"):
+    for f in ("maintenance.flag", "region-down", "region.json", "release.previous", "worker.broken", "lockdown.broken",
+              "route.json", "leaked_api_key", "deploy.log", "notifications.log"):
         try:
             os.unlink(sb.path(f))
         except OSError:
@@ -643,6 +656,8 @@ def main():
             os.unlink(sb.path("maintenance.flag"))
         return print(f"maintenance {a.mode}")
     if a.cmd == "lockdown":
+        if os.path.exists(sb.path("lockdown.broken")):
+            return print("lockdown: the flag did not change (lockdown.broken)")
         sb.config("SYSTEM_LOCKDOWN", "true" if a.mode == "on" else "false")
         return print(f"lockdown {a.mode}")
     if a.cmd == "worker":

@@ -40,9 +40,11 @@ class Sandbox:
     def fault(self, name):
         subprocess.run([os.path.join(FAULTS, name + ".sh"), self.state], check=True, capture_output=True)
 
-    def inputs(self):
-        return ["--input", f"app_url={self.app_url}", "--input", f"sandbox={self.state}", "--input",
-                f"database_url={self.database}", "--input", f"sandbox_cli={SB}"]
+    def inputs(self, database=True):
+        out = ["--input", f"app_url={self.app_url}", "--input", f"sandbox={self.state}", "--input", f"sandbox_cli={SB}"]
+        if database:
+            out += ["--input", f"database_url={self.database}"]
+        return out
 
     def down(self):
         self.cli("down")

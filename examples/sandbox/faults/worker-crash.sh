@@ -3,6 +3,8 @@
 # for hours), a backlog of pending jobs, and dead jobs (transient and bad input).
 . "$(dirname "$0")/common.sh" "$@"
 sb worker stop >/dev/null
+# The dead worker's last heartbeat is long gone.
+sb sql "UPDATE system_config SET value = '0' WHERE key = 'worker_heartbeat'" >/dev/null
 old=$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%S.000000Z)
 new=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
 sb sql "INSERT INTO jobs VALUES ('job-stuck-1', 1, 'processing', 'generate', NULL, 1, '$old', '$old')" >/dev/null
