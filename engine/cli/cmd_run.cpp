@@ -187,6 +187,7 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   char cwd[4096];
   opts.cwd = getcwd(cwd, sizeof cwd) ? cwd : ".";
   opts.probes_only = probes;
+  if (store) opts.step_medians = drill_medians(*store, rb->id);
 
   DriveOptions d;
   d.mode = g.json ? report::ConsoleMode::Json : (isatty(1) ? report::ConsoleMode::Live : report::ConsoleMode::Plain);

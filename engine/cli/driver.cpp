@@ -4,6 +4,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -27,6 +28,25 @@ long long lease_ttl_ms() {
     if (v >= 100) return v;
   }
   return 10'000;
+}
+
+std::map<std::string, Millis> drill_medians(journal::Store& store, const std::string& runbook_id) {
+  std::map<std::string, std::vector<long long>> seen;
+  auto recs = store.drill_records("");
+  int used = 0;
+  for (auto it = recs.rbegin(); it != recs.rend() && used < 10; ++it) {
+    if (it->runbook != runbook_id || it->run_id.empty() || it->status != "recovered") continue;
+    ++used;
+    for (auto& e : store.events(it->run_id))
+      if (e.type == "step.succeeded") seen[e.step].push_back(e.data.value("duration_ms", 0LL));
+  }
+  std::map<std::string, Millis> out;
+  for (auto& [step, v] : seen) {
+    std::sort(v.begin(), v.end());
+    long long m = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    out[step] = Millis(m);
+  }
+  return out;
 }
 
 long long now_ms() { return to_unix_ms(std::chrono::system_clock::now()); }

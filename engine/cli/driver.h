@@ -32,6 +32,10 @@ struct DriveOptions {
 int drive(const model::Runbook& rb, exec::ExecOptions opts, exec::Journal& journal, plugin::Registry& reg,
           Masker& masker, const DriveOptions& d, exec::RunResult* result_out = nullptr);
 
+/// Median duration of each step over the last drills of runbook `runbook_id` (at most 10,
+/// recovered ones): these beat declared budgets in the projected finish (contract §6).
+std::map<std::string, Millis> drill_medians(journal::Store& store, const std::string& runbook_id);
+
 /// "user@host pid N"
 std::string lease_holder();
 long long lease_ttl_ms();

@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
   drill->add_option("--drills", df.file, "The drills file (default drills.yaml)");
   drill->require_subcommand(1);
   auto* d_list = drill->add_subcommand("list", "Each drill and its next three run times");
+  d_list->add_option("--at", df.at, "From this time (RFC 3339; default now)");
   auto* d_due = drill->add_subcommand("due", "Drills due since their last run");
   d_due->add_option("--at", df.at, "As of this time (RFC 3339; default now)");
   auto* d_run = drill->add_subcommand("run", "Run a drill: setup, the runbook as a drill, teardown (always); record the result");

@@ -119,7 +119,7 @@ struct Executor::Impl {
     if (cur) {
       own = budget_of(*cur);
       in_step = std::chrono::duration_cast<Millis>(SteadyClock::now() - step_t0);
-      if (remaining[cur->index]) after = std::max(Millis(0), *remaining[cur->index] - cur->budget.value_or(Millis(0)));
+      if (remaining[cur->index]) after = std::max(Millis(0), *remaining[cur->index] - own);
     }
     return rto_state(o.run_start, now(), rb.objectives.rto, after, own, in_step);
   }
@@ -137,7 +137,7 @@ struct Executor::Impl {
 
   // ---- start ------------------------------------------------------------------------
   void init() {
-    remaining = plan::remaining_budgets(rb);
+    remaining = plan::remaining_budgets(rb, [this](const Step& s) { return budget_of(s); });
     st.run_id = o.run_id;
     st.incident_id = o.incident_id;
     st.operator_name = o.operator_name;
@@ -210,6 +210,14 @@ struct Executor::Impl {
     if (rb.objectives.rto) data["rto_ms"] = ms(*rb.objectives.rto);
     if (rb.objectives.rpo) data["rpo_ms"] = ms(*rb.objectives.rpo);
     if (o.probes_only) data["mode"] = "probes";
+    // The projection at the start: the longest path of budgets (or drill medians).
+    if (auto it = rb.step_index.find(rb.start); it != rb.step_index.end()) {
+      cur = &rb.steps[it->second];
+      step_t0 = SteadyClock::now();
+      data["projected_ms"] = ms(rto_now().projected);
+      data["projection"] = o.step_medians.empty() ? "budgets" : fmt::format("medians of past drills ({} steps)", o.step_medians.size());
+      cur = nullptr;
+    }
     emit("run.started", "", 0, data);
     if (!commit()) return;
     enter(*rb.find(rb.start), 1);

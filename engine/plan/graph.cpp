@@ -66,13 +66,15 @@ std::vector<bool> can_reach_end(const model::Runbook& rb) {
 
 namespace {
 
+Millis declared(const model::Step& s) { return s.budget.value_or(Millis(0)); }
+
 // Longest path to a recovered end on the DAG left after dropping DFS back edges.
 struct Longest {
   std::vector<std::optional<Millis>> best;
   std::vector<long> choice;  // successor on the best path, -1 at an end
 };
 
-Longest compute(const model::Runbook& rb) {
+Longest compute(const model::Runbook& rb, const std::function<Millis(const model::Step&)>& budget) {
   size_t n = rb.steps.size();
   Longest L;
   L.best.assign(n, std::nullopt);
@@ -83,7 +85,7 @@ Longest compute(const model::Runbook& rb) {
 
   auto finish = [&](size_t u) {
     const model::Step& s = rb.steps[u];
-    Millis own = s.budget.value_or(Millis(0));
+    Millis own = budget(s);
     if (s.kind == model::StepKind::End) {
       if (s.end == model::EndState::Recovered) L.best[u] = own;
       return;
@@ -136,7 +138,7 @@ Longest compute(const model::Runbook& rb) {
 CriticalPath critical_path(const model::Runbook& rb, size_t from) {
   CriticalPath cp;
   if (from >= rb.steps.size()) return cp;
-  Longest L = compute(rb);
+  Longest L = compute(rb, declared);
   if (!L.best[from]) return cp;
   cp.found = true;
   cp.total = *L.best[from];
@@ -152,6 +154,11 @@ CriticalPath critical_path(const model::Runbook& rb, size_t from) {
   return cp;
 }
 
-std::vector<std::optional<Millis>> remaining_budgets(const model::Runbook& rb) { return compute(rb).best; }
+std::vector<std::optional<Millis>> remaining_budgets(const model::Runbook& rb) { return compute(rb, declared).best; }
+
+std::vector<std::optional<Millis>> remaining_budgets(const model::Runbook& rb,
+                                                     const std::function<Millis(const model::Step&)>& budget) {
+  return compute(rb, budget).best;
+}
 
 }  // namespace rb::plan

@@ -4,6 +4,7 @@
 // depth-first search from `start`, so every path is counted once.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,5 +41,8 @@ CriticalPath critical_path(const model::Runbook& rb, size_t from);
 /// For every step, the longest budget sum from it (its own budget included) to a recovered
 /// end, or nullopt when no recovered end is reachable. Used for the projected finish.
 std::vector<std::optional<Millis>> remaining_budgets(const model::Runbook& rb);
+/// The same with each step's planned duration given by `budget` (e.g. drill medians).
+std::vector<std::optional<Millis>> remaining_budgets(const model::Runbook& rb,
+                                                     const std::function<Millis(const model::Step&)>& budget);
 
 }  // namespace rb::plan

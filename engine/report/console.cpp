@@ -75,7 +75,7 @@ std::string Console::describe(const journal::Event& e) {
   if (t == "rpo.recorded") {
     if (d.contains("error")) return fmt::format("RPO not recorded: {}", s("error"));
     std::string verdict = d.contains("met") ? (d["met"].get<bool>() ? " ✅" : " ❌") : "";
-    return fmt::format("RPO measured: {}s{}", d["rpo_seconds"].dump(), verdict);
+    return fmt::format("RPO measured: {} of data lost{}", format_duration_short(Millis(static_cast<long long>(d["rpo_seconds"].get<double>() * 1000))), verdict);
   }
   if (t == "note") return fmt::format("📝 {}{}", s("text"), d.contains("tag") ? " [" + s("tag") + "]" : "");
   if (t == "run.resumed")

@@ -529,7 +529,7 @@ def replicator(sb):
 def cmd_up(sb, args):
     cfg = sb.read_json("sandbox.json", {})
     port = args.port or cfg.get("port") or (18080 if port_free(18080) else free_port())
-    port2 = cfg.get("port2") or free_port()
+    port2 = args.port2 or cfg.get("port2") or (18081 if port_free(18081) and port != 18081 else free_port())
     sb.write_json("sandbox.json", {"database": sb.database, "replica": sb.replica, "port": port, "port2": port2})
     for name in ("app", "app2", "worker", "worker2", "replicator"):
         sb.stop(name)
@@ -598,6 +598,7 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up")
     up.add_argument("--port", type=int)
+    up.add_argument("--port2", type=int)
     sub.add_parser("down")
     sub.add_parser("status")
     b = sub.add_parser("backup")
