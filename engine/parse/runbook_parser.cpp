@@ -267,8 +267,9 @@ class Parser {
         actions.push_back(&e);
         continue;
       }
-      // Not a step key nor a built-in: a typo of one, or an external plugin.
-      if (auto m = did_you_mean(k, known)) {
+      // Not a step key nor a built-in: a typo of one, or an external plugin (an existing
+      // plugin wins over a near-typo: `fail:` is a plugin when runbook-plugin-fail exists).
+      if (auto m = did_you_mean(k, known); m && !reg_.find(k)) {
         d_.error(e.first.pos, fmt::format("unknown key '{}' {} (did you mean '{}'?)", k, where, *m));
         continue;
       }
@@ -361,7 +362,7 @@ class Parser {
       if (std::find(kCheckKeys.begin(), kCheckKeys.end(), k) != kCheckKeys.end()) continue;
       bool builtin = std::find(kBuiltinActions.begin(), kBuiltinActions.end(), k) != kBuiltinActions.end();
       if (!builtin) {
-        if (auto m = did_you_mean(k, known)) {
+        if (auto m = did_you_mean(k, known); m && !reg_.find(k)) {
           d_.error(e.first.pos, fmt::format("unknown key '{}' in {} (did you mean '{}'?)", k, what, *m));
           continue;
         }
