@@ -184,12 +184,7 @@ int cmd_resume(const Global& g, const ResumeFlags& f) {
   }
 
   Masker masker;
-  std::set<std::string> secrets;
-  for (auto& in : rb->inputs) {
-    if (!in.secret) continue;
-    secrets.insert(in.name);
-    if (!(*inputs)[in.name].is_null()) masker.add(to_text((*inputs)[in.name]));
-  }
+  std::set<std::string> secrets = secret_inputs(*rb, *inputs, masker);
   exec::SystemClock clock;
   exec::Journal journal(store.get(), clock, masker);
   auto started = parse_time(run->started_at).value_or(std::chrono::system_clock::now());

@@ -121,12 +121,7 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   }
 
   Masker masker;
-  std::set<std::string> secrets;
-  for (auto& in : rb->inputs) {
-    if (!in.secret) continue;
-    secrets.insert(in.name);
-    if (!(*inputs)[in.name].is_null()) masker.add(to_text((*inputs)[in.name]));
-  }
+  std::set<std::string> secrets = secret_inputs(*rb, *inputs, masker);
 
   std::string run_id = new_run_id();
   if (run_id_out) *run_id_out = run_id;

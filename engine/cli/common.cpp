@@ -15,6 +15,16 @@ namespace rb::cli {
 
 const char* version() { return "0.1.0"; }
 
+std::set<std::string> secret_inputs(const model::Runbook& rb, const Value& inputs, Masker& masker) {
+  std::set<std::string> names;
+  for (auto& in : rb.inputs) {
+    if (!in.secret) continue;
+    names.insert(in.name);
+    if (inputs.contains(in.name) && !inputs[in.name].is_null()) masker.add(to_text(inputs[in.name]));
+  }
+  return names;
+}
+
 std::unique_ptr<plugin::Registry> make_registry(const Global& g) {
   auto reg = std::make_unique<plugin::Registry>();
   plugins::register_builtins(*reg, plugins::default_plugin_path(g.plugin_path));

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ void error(const std::string& msg);
 /// the declaration). Reports every problem; returns nullopt when any.
 std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string& inputs_file,
                                     const std::vector<std::string>& pairs, bool check_required = true);
+
+/// The names of the runbook's secret inputs; registers their values with `masker`.
+std::set<std::string> secret_inputs(const model::Runbook& rb, const Value& inputs, Masker& masker);
 
 /// The engine's version string.
 const char* version();

@@ -117,7 +117,8 @@ int drive(const model::Runbook& rb, exec::ExecOptions opts, exec::Journal& journ
   exec::Answers answers(io, opts.operator_name, d.yes, opts.drill, d.answers);
 
   std::string run_id = opts.run_id;
-  exec::Executor ex(rb, std::move(opts), journal, reg, answers, masker, io);
+  auto exp = std::make_unique<exec::Executor>(rb, std::move(opts), journal, reg, answers, masker, io);
+  exec::Executor& ex = *exp;
   ex.set_on_tick([&](const exec::LiveState& s) {
     console.tick(s);
     if (d.store) {
@@ -190,9 +191,13 @@ int drive(const model::Runbook& rb, exec::ExecOptions opts, exec::Journal& journ
     ex.start(on_end);
   }
   io.run();
+  exp.reset();       // the executor and the actions it holds go first,
+  reg.finish_run();  // then what plugins keep bound to this loop, before the loop goes
   console.close();
   if (result.engine_error) error(masker, fmt::format("engine stopped: {}", result.error));
-  if (d.store && d.lease.epoch > 0 && !result.engine_error) d.store->release_lease(d.lease_key, d.lease);
+  // Best effort even after an engine error, so that `resume` need not wait for expiry; a
+  // lost lease is not ours to release (holder and epoch no longer match).
+  if (d.store && d.lease.epoch > 0) d.store->release_lease(d.lease_key, d.lease);
   if (result_out) *result_out = result;
   return result.exit_code();
 }

@@ -44,7 +44,7 @@ Status Journal::commit() {
   }
   Status s = Status::OK();
   if (create_) {
-    s = store_->create_run(*create_, pending_);
+    s = store_->create_run(*create_, pending_, epoch_);
     if (s.ok()) create_.reset();
   } else if (!pending_.empty()) {
     s = store_->append(run_id_, pending_, epoch_);

@@ -75,8 +75,15 @@ class PgStore : public Store {
     return Status::OK();
   }
 
-  Status create_run(const RunInfo& r, const std::vector<Event>& first) override {
+  Status create_run(const RunInfo& r, const std::vector<Event>& first, long long epoch) override {
     if (auto s = begin(); !s.ok()) return s;
+    if (epoch > 0) {
+      Res l(q("SELECT epoch FROM runbook_leases WHERE run_id = $1 FOR SHARE", {r.incident}));
+      if (!l.ok() || l.rows() == 0 || l.i64(0, 0) != epoch) {
+        Res rb(PQexec(c_, "ROLLBACK"));
+        return Status::Error(fmt::format("lost the lease on incident {}: another engine took it over", r.incident));
+      }
+    }
     Res ins(q("INSERT INTO runbook_runs(id, incident, runbook, title, file, content_hash, severity, status, started_at, "
               "incident_start, drill, drill_name, operator, inputs, rto_ms, rpo_ms) VALUES "
               "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
@@ -252,7 +259,7 @@ class PgStore : public Store {
   }
 
   Status release_lease(const std::string& key, const Lease& held) override {
-    Res r(q("DELETE FROM runbook_leases WHERE run_id = $1 AND holder = $2 AND epoch = $3",
+    Res r(q("UPDATE runbook_leases SET expires_ms = 0 WHERE run_id = $1 AND holder = $2 AND epoch = $3",
             {key, held.holder, std::to_string(held.epoch)}));
     return r.ok() ? Status::OK() : err("release lease");
   }

@@ -233,9 +233,17 @@ Status SqliteStore::insert_events(const std::string& run_id, const std::vector<E
   return Status::OK();
 }
 
-Status SqliteStore::create_run(const RunInfo& r, const std::vector<Event>& first) {
+Status SqliteStore::create_run(const RunInfo& r, const std::vector<Event>& first, long long epoch) {
   if (auto s = fault("create_run"); !s.ok()) return s;
   if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  if (epoch > 0) {
+    Stmt l(db_, "SELECT epoch FROM leases WHERE run_id = ?");
+    l.bind(1, r.incident);
+    if (!l.row() || l.i64(0) != epoch) {
+      exec("ROLLBACK");
+      return Status::Error(fmt::format("lost the lease on incident {}: another engine took it over", r.incident));
+    }
+  }
   Stmt ins(db_,
            "INSERT INTO runs(id, incident, runbook, title, file, content_hash, severity, status, started_at, "
            "incident_start, drill, drill_name, operator, inputs, rto_ms, rpo_ms) VALUES "
@@ -483,9 +491,9 @@ Status SqliteStore::renew_lease(const std::string& run_id, const Lease& held, lo
 }
 
 Status SqliteStore::release_lease(const std::string& run_id, const Lease& held) {
-  Stmt del(db_, "DELETE FROM leases WHERE run_id = ? AND holder = ? AND epoch = ?");
-  del.bind(1, run_id).bind(2, held.holder).bind(3, held.epoch);
-  del.step();
+  Stmt up(db_, "UPDATE leases SET expires_ms = 0 WHERE run_id = ? AND holder = ? AND epoch = ?");
+  up.bind(1, run_id).bind(2, held.holder).bind(3, held.epoch);
+  up.step();
   return Status::OK();
 }
 

@@ -12,7 +12,7 @@ class SqliteStore : public Store {
   ~SqliteStore() override;
   Status open(const std::string& path);
 
-  Status create_run(const RunInfo& run, const std::vector<Event>& first) override;
+  Status create_run(const RunInfo& run, const std::vector<Event>& first, long long epoch = 0) override;
   Status append(const std::string& run_id, const std::vector<Event>& events, long long epoch = 0) override;
   std::optional<RunInfo> run(const std::string& id) override;
   std::vector<RunInfo> runs(int limit) override;

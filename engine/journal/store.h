@@ -79,8 +79,9 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  /// Creates the run and appends its first events in one transaction.
-  virtual Status create_run(const RunInfo& run, const std::vector<Event>& first) = 0;
+  /// Creates the run and appends its first events in one transaction. With `epoch` > 0,
+  /// only while the caller holds the incident's lease with that epoch.
+  virtual Status create_run(const RunInfo& run, const std::vector<Event>& first, long long epoch = 0) = 0;
   /// Appends events (seq must continue the run's timeline) durably. A run.ended event
   /// also sets the run's status and end time. If `epoch` > 0, refuses unless the caller
   /// still holds the lease of the run's incident with that epoch (a stale engine cannot
@@ -111,6 +112,8 @@ class Store {
   /// The run's lease as stored (possibly expired), if any.
   virtual std::optional<Lease> lease(const std::string& run_id) = 0;
   virtual Status renew_lease(const std::string& run_id, const Lease& held, long long ttl_ms, long long now_ms) = 0;
+  /// Ends the lease (it expires now). Lease rows are never deleted, so that epochs only
+  /// grow: a stale engine's epoch can never match again.
   virtual Status release_lease(const std::string& run_id, const Lease& held) = 0;
 
   /// Notes for a run whose engine is live: queued here, journaled by that engine (so the

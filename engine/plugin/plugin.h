@@ -118,6 +118,8 @@ class Plugin {
   /// One-line rendering of the action for plans and --dry-run (params are rendered and
   /// masked by the caller).
   virtual std::string describe(const Value& params) const;
+  /// The run's loop is about to go away: drop everything bound to it (sockets, timers).
+  virtual void finish_run() {}
 };
 
 /// Name -> plugin. Built-ins are added by one explicit list (plugins/builtin.cpp); any
@@ -131,6 +133,8 @@ class Registry {
   bool is_builtin(const std::string& name) const { return plugins_.count(name) > 0; }
   /// Built-in names, sorted.
   std::vector<std::string> names() const;
+  /// Calls finish_run() on every plugin (before the run's io_context is destroyed).
+  void finish_run();
   using Resolver = std::function<std::unique_ptr<Plugin>(const std::string& name)>;
   void set_resolver(Resolver r) { resolver_ = std::move(r); }
 

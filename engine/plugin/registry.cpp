@@ -22,6 +22,11 @@ Plugin* Registry::find(const std::string& name) {
   return external_.emplace(name, std::move(p)).first->second.get();
 }
 
+void Registry::finish_run() {
+  for (auto& [k, p] : plugins_) p->finish_run();
+  for (auto& [k, p] : external_) p->finish_run();
+}
+
 std::vector<std::string> Registry::names() const {
   std::vector<std::string> out;
   for (auto& [k, v] : plugins_) out.push_back(k);

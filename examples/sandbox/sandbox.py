@@ -560,6 +560,10 @@ def cmd_up(sb, args):
     sb.spawn("app2", ["serve", "--port", str(port2), "--region", "secondary"])
     if not (sb.wait_http(port) and sb.wait_http(port2)):
         raise SystemExit("sandbox: the app did not start; see " + sb.path("app.log"))
+    time.sleep(0.1)
+    for name, p in (("app", port), ("app2", port2)):
+        if not sb.alive(name):  # another process holds the port: do not talk to a stranger
+            raise SystemExit(f"sandbox: port {p} is taken by another process; see " + sb.path(f"{name}.log"))
     print(json.dumps({"app_url": f"http://127.0.0.1:{port}", "app2_url": f"http://127.0.0.1:{port2}",
                       "database": mask(sb.database), "state": sb.state}))
 

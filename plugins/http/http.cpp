@@ -29,7 +29,7 @@ struct Transfer;
 // One multi handle per plugin instance (that is, per run), bound to the loop.
 class CurlLoop {
  public:
-  explicit CurlLoop(asio::io_context& io) : io_(io), timer_(io) {
+  explicit CurlLoop(asio::io_context& io) : io_(io), timer_(std::make_unique<asio::steady_timer>(io)) {
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlLoop::on_socket);
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
@@ -38,8 +38,21 @@ class CurlLoop {
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
   }
   ~CurlLoop() {
-    for (auto& [fd, s] : socks_) s->d.release();
+    shutdown();
     curl_multi_cleanup(multi_);
+  }
+
+  /// Drops everything bound to the io_context (before it goes away). Transfers still
+  /// alive after this only talk to curl.
+  void shutdown() {
+    for (auto& [fd, s] : socks_) {
+      boost::system::error_code ignore;
+      s->d.cancel(ignore);
+      s->d.release();
+    }
+    socks_.clear();
+    retired_.clear();
+    timer_.reset();
   }
 
   void add(CURL* easy) {
@@ -47,6 +60,7 @@ class CurlLoop {
   }
   void remove(CURL* easy) { curl_multi_remove_handle(multi_, easy); }
   asio::io_context& io() { return io_; }
+  bool alive() const { return timer_ != nullptr; }
 
  private:
   struct Sock {
@@ -70,6 +84,7 @@ class CurlLoop {
       }
       return 0;
     }
+    if (!self->timer_) return 0;  // shut down
     auto& s = self->socks_[fd];
     if (!s) {
       s = std::make_unique<Sock>(self->io_);
@@ -82,10 +97,11 @@ class CurlLoop {
 
   static int on_timer(CURLM*, long timeout_ms, void* userp) {
     auto* self = static_cast<CurlLoop*>(userp);
-    self->timer_.cancel();
+    if (!self->timer_) return 0;
+    self->timer_->cancel();
     if (timeout_ms < 0) return 0;
-    self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-    self->timer_.async_wait([self](const boost::system::error_code& ec) {
+    self->timer_->expires_after(std::chrono::milliseconds(timeout_ms));
+    self->timer_->async_wait([self](const boost::system::error_code& ec) {
       if (ec) return;
       int running = 0;
       curl_multi_socket_action(self->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -127,7 +143,7 @@ class CurlLoop {
   void check_done();
 
   asio::io_context& io_;
-  asio::steady_timer timer_;
+  std::unique_ptr<asio::steady_timer> timer_;
   CURLM* multi_ = nullptr;
   std::map<curl_socket_t, std::unique_ptr<Sock>> socks_;
   std::vector<std::unique_ptr<Sock>> retired_;
@@ -143,7 +159,7 @@ struct Request {
 };
 
 struct Transfer : plugin::Running, std::enable_shared_from_this<Transfer> {
-  CurlLoop* loop = nullptr;
+  std::shared_ptr<CurlLoop> loop;
   CURL* easy = nullptr;
   curl_slist* hdrs = nullptr;
   Request req;
@@ -250,6 +266,7 @@ struct Transfer : plugin::Running, std::enable_shared_from_this<Transfer> {
     cleanup();
     auto d = std::move(done);
     auto self = std::move(keep);
+    if (!loop->alive()) return;  // the run is over: nobody waits for this any more
     asio::post(loop->io(), [d, o = std::move(o), self]() mutable { d(std::move(o)); });
   }
 
@@ -330,6 +347,10 @@ class HttpPlugin : public plugin::Plugin {
   HttpPlugin() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
   std::string name() const override { return "http"; }
+  void finish_run() override {
+    if (loop_) loop_->shutdown();
+    loop_.reset();
+  }
 
   void validate(const yaml::Node& p, const plugin::ValidateContext& ctx) const override {
     if (p.is_scalar()) return;  // http: URL (a GET)
@@ -374,9 +395,9 @@ class HttpPlugin : public plugin::Plugin {
   }
 
   std::unique_ptr<plugin::Running> start(const Value& p, plugin::ActionContext& ctx, plugin::DoneFn done) override {
-    if (!loop_) loop_ = std::make_unique<CurlLoop>(*ctx.io);
+    if (!loop_) loop_ = std::make_shared<CurlLoop>(*ctx.io);
     auto t = std::make_shared<Transfer>();
-    t->loop = loop_.get();
+    t->loop = loop_;
     t->done = std::move(done);
     t->keep = t;
     Request& r = t->req;
@@ -419,7 +440,7 @@ class HttpPlugin : public plugin::Plugin {
   }
 
  private:
-  std::unique_ptr<CurlLoop> loop_;
+  std::shared_ptr<CurlLoop> loop_;
 };
 
 }  // namespace

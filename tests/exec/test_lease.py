@@ -16,21 +16,27 @@ import rbtest  # noqa: E402
 from rbtest import Run, Workdir, check, done, eq  # noqa: E402
 
 with Workdir() as wd:
-    env = dict(os.environ, RUNBOOK_LEASE_TTL_MS="600")
+    env = dict(os.environ, RUNBOOK_LEASE_TTL_MS="2000")
     wd.file("slow.yaml", """
 runbook: slow
 title: Slow
 steps:
   one:
     shell: sleep 1.5; echo one >> effects.log
+    next: hold
+  hold:
+    shell: test -n "$HOLD" && sleep "$HOLD" || true
+    env: { HOLD: "${{ env.HOLD }}" }
     next: two
   two:
     shell: echo two >> effects.log
     next: done
   done: { end: recovered }
 """)
+    # The holder keeps the incident long enough that all 50 contenders try while it runs,
+    # even on a slow (sanitizer) build.
     procs = [subprocess.Popen([rbtest.BIN, "--store", wd.store, "run", "slow.yaml", "--incident", "INC-LOCK-1"],
-                              cwd=wd.path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              cwd=wd.path, env=dict(env, HOLD="6"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE) for _ in range(50)]
     results = [(p.wait(timeout=120), p.stdout.read().decode(), p.stderr.read().decode()) for p in procs]
     codes = [c for c, _, _ in results]
@@ -52,7 +58,7 @@ steps:
     early = rbtest.run(["--store", wd.store, "resume", rid], cwd=wd.path, env=env)
     eq(early.returncode, 4, "resume while the dead holder's lease is live: refused")
     check("held by" in early.err, f"resume refusal names the holder ({early.err.strip()})")
-    time.sleep(1.7)  # the lease expires and the interrupted `sleep` is gone
+    time.sleep(2.6)  # the lease expires and the interrupted `sleep` is gone
     r = Run(rbtest.run(["--json", "--store", wd.store, "resume", rid], cwd=wd.path, env=env))
     eq(r.code, 0, f"resume after the holder died: exit code ({r.proc.err.strip()})")
     eq(r.of("run.resumed")[0]["data"]["epoch"], 2, "takeover with a higher epoch")
@@ -65,7 +71,7 @@ runbook: stale
 title: Stale
 steps:
   wait-a-bit:
-    shell: sleep 0.3
+    shell: sleep 1
     next: mark
   mark:
     shell: echo stale-wrote >> stale.log
@@ -74,11 +80,16 @@ steps:
 """)
     a = subprocess.Popen([rbtest.BIN, "--json", "--store", wd.store, "run", "stale.yaml", "--incident", "INC-STALE"],
                          cwd=wd.path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(0.1)
+    rid = None
+    for _ in range(200):  # stop it once its run is under way
+        found = [x for x in json.loads(rbtest.run(["--json", "--store", wd.store, "runs"], cwd=wd.path).out or "[]")
+                 if x["incident"] == "INC-STALE"]
+        if found:
+            rid = found[0]["id"]
+            break
+        time.sleep(0.02)
     a.send_signal(signal.SIGSTOP)
-    time.sleep(1.2)  # its lease (600 ms) expires; its `sleep 0.3` ends meanwhile
-    rid = [x for x in json.loads(rbtest.run(["--json", "--store", wd.store, "runs"], cwd=wd.path).out)
-           if x["incident"] == "INC-STALE"][0]["id"]
+    time.sleep(2.6)  # its lease (2 s) expires; its `sleep 1` ends meanwhile
     b = subprocess.Popen([rbtest.BIN, "--json", "--store", wd.store, "resume", rid], cwd=wd.path, env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(0.5)
@@ -110,7 +121,7 @@ steps:
     check("disk is full" in p.err and "engine stopped" in p.err, f"disk full: a clear error ({p.err.strip()[-200:]})")
     before = open(os.path.join(wd.path, "disk.log")).read().split()
     check(0 < len(before) < 4, f"disk full: it stopped part way and started nothing more ({before})")
-    time.sleep(0.7)
+    time.sleep(0.2)
     rid = [x for x in json.loads(rbtest.run(["--json", "--store", wd.store, "runs"], cwd=wd.path).out)
            if x["incident"] == "INC-DISK"][0]["id"]
     r = Run(rbtest.run(["--json", "--store", wd.store, "resume", rid], cwd=wd.path, env=env))

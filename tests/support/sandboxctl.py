@@ -2,12 +2,21 @@
 folder of its own, free loopback ports, SQLite or a fresh PostgreSQL database."""
 import json
 import os
+import socket
 import subprocess
 import uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SB = os.path.join(ROOT, "examples", "sandbox", "sandbox.py")
 FAULTS = os.path.join(ROOT, "examples", "sandbox", "faults")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 class Sandbox:
@@ -21,7 +30,8 @@ class Sandbox:
             subprocess.run(["psql", base, "-qc", f"CREATE DATABASE {db}"], check=True)
             subprocess.run(["psql", base, "-qc", f"CREATE DATABASE {db}_replica"], check=True)
             self.database = base.rsplit("/", 1)[0] + "/" + db
-        args = [SB, "--state", state] + (["--database", self.database] if self.database else []) + ["up"]
+        args = [SB, "--state", state] + (["--database", self.database] if self.database else []) + \
+            ["up", "--port", str(free_port()), "--port2", str(free_port())]
         out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
         info = json.loads(out.strip().splitlines()[-1])
         self.app_url, self.app2_url = info["app_url"], info["app2_url"]

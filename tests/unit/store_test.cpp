@@ -133,7 +133,11 @@ TEST_CASE("StoreTest.LeasesOneHolderTakeoverAndStaleEpochs") {
     REQUIRE(seen);
     CHECK(seen->holder == "engine-b");
     CHECK(st->release_lease(inc, bl).ok());
-    CHECK_FALSE(st->lease(inc));
+    REQUIRE(st->lease(inc));
+    CHECK(st->lease(inc)->expires_ms == 0);  // released, never deleted: epochs only grow
+    Lease c;
+    REQUIRE(st->acquire_lease(inc, "engine-c", 1000, 13'000, &c, &cur).ok());
+    CHECK(c.epoch == 3);
   }
 }
 
