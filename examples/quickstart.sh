@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 tests/support/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=6 >/dev/null
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target runbook
 
 STATE=examples/sandbox/state

@@ -10,10 +10,10 @@ tests/support/deps.sh chromium
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 echo "== build: Release"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=6 >/dev/null
 cmake --build build -j"$JOBS"
 echo "== build: ASan + UBSan"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRUNBOOK_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRUNBOOK_SANITIZE=ON -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=6 >/dev/null
 cmake --build build-asan -j"$JOBS"
 
 FIX=$(mktemp -d /tmp/runbook-fixtures.XXXXXX)

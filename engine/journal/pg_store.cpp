@@ -12,7 +12,7 @@
 namespace rb::journal {
 namespace {
 
-const char* kSchema = R"SQL(
+const char* kPgSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS runbook_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runbook_runs (
   id TEXT PRIMARY KEY, incident TEXT NOT NULL, runbook TEXT NOT NULL, title TEXT, file TEXT,
@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS runbook_drill_results (
 INSERT INTO runbook_meta(key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
 )SQL";
 
-constexpr const char* kRunCols =
+constexpr const char* kPgRunCols =
     "id, incident, runbook, title, file, content_hash, severity, status, started_at, ended_at, incident_start, "
     "drill, drill_name, operator, inputs, rto_ms, rpo_ms, last_seq";
 
@@ -70,7 +70,7 @@ class PgStore : public Store {
     if (PQstatus(c_) != CONNECTION_OK)
       return Status::Error(fmt::format("cannot open store {}: {}", mask_url_passwords(url), trim(PQerrorMessage(c_))));
     Res notice(PQexec(c_, "SET client_min_messages = warning"));
-    Res r(PQexec(c_, kSchema));
+    Res r(PQexec(c_, kPgSchema));
     if (!r.ok()) return err("create schema");
     return Status::OK();
   }
@@ -141,13 +141,13 @@ class PgStore : public Store {
   }
 
   std::optional<RunInfo> run(const std::string& id) override {
-    Res r(q(fmt::format("SELECT {} FROM runbook_runs WHERE id = $1", kRunCols), {id}));
+    Res r(q(fmt::format("SELECT {} FROM runbook_runs WHERE id = $1", kPgRunCols), {id}));
     if (!r.ok() || r.rows() == 0) return std::nullopt;
     return read_run(r, 0);
   }
 
   std::vector<RunInfo> runs(int limit) override {
-    Res r(q(fmt::format("SELECT {} FROM runbook_runs ORDER BY started_at DESC, id DESC LIMIT $1", kRunCols),
+    Res r(q(fmt::format("SELECT {} FROM runbook_runs ORDER BY started_at DESC, id DESC LIMIT $1", kPgRunCols),
             {std::to_string(limit)}));
     std::vector<RunInfo> out;
     for (int i = 0; r.ok() && i < r.rows(); ++i) out.push_back(read_run(r, i));
@@ -155,7 +155,7 @@ class PgStore : public Store {
   }
 
   std::vector<RunInfo> runs_of_incident(const std::string& incident) override {
-    Res r(q(fmt::format("SELECT {} FROM runbook_runs WHERE incident = $1 ORDER BY started_at, id", kRunCols), {incident}));
+    Res r(q(fmt::format("SELECT {} FROM runbook_runs WHERE incident = $1 ORDER BY started_at, id", kPgRunCols), {incident}));
     std::vector<RunInfo> out;
     for (int i = 0; r.ok() && i < r.rows(); ++i) out.push_back(read_run(r, i));
     return out;

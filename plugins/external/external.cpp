@@ -11,7 +11,7 @@
 namespace rb::plugins {
 namespace {
 
-constexpr Millis kKillGrace{3000};
+constexpr Millis kPluginKillGrace{3000};
 constexpr int kProtocol = 1;
 
 // Paths (params.a.b) of string parameters that hold a secret, so that the plugin can keep
@@ -33,7 +33,7 @@ class ExternalRun : public plugin::Running {
   std::shared_ptr<bool> cancelled = std::make_shared<bool>(false);
   void cancel() override {
     *cancelled = true;
-    if (proc) proc->terminate(kKillGrace);
+    if (proc) proc->terminate(kPluginKillGrace);
   }
 };
 

@@ -14,7 +14,7 @@ namespace {
 using parse::check_keys;
 
 constexpr size_t kOutputCap = 1u << 20;   // bytes kept per stream
-constexpr Millis kKillGrace{3000};        // SIGTERM -> SIGKILL
+constexpr Millis kShellKillGrace{3000};        // SIGTERM -> SIGKILL
 
 // Rewrites a command string so that every `${{ expr }}` becomes a reference to an
 // environment variable holding the value, quoted for the place it stands in:
@@ -79,7 +79,7 @@ class ShellRun : public plugin::Running {
   std::shared_ptr<bool> cancelled = std::make_shared<bool>(false);
   void cancel() override {
     *cancelled = true;
-    if (proc) proc->terminate(kKillGrace);
+    if (proc) proc->terminate(kShellKillGrace);
   }
 };
 
