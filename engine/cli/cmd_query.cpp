@@ -167,7 +167,8 @@ int cmd_note(const Global& g, const std::string& run_id, const std::string& text
       error(s.message());
       return kEngine;
     }
-    if (!g.json) fmt::print("note queued for run {} (its engine records it within a second)\n", run_id);
+    if (g.json) fmt::print("{}\n", Value{{"run", run_id}, {"note", note}, {"queued", true}}.dump());
+    else fmt::print("note queued for run {} (its engine records it within a second)\n", run_id);
     return kOk;
   }
   journal::Event e;
@@ -182,7 +183,8 @@ int cmd_note(const Global& g, const std::string& run_id, const std::string& text
     error(s.message());
     return kEngine;
   }
-  if (!g.json) fmt::print("note added to run {}\n", run_id);
+  if (g.json) fmt::print("{}\n", Value{{"run", run_id}, {"note", note}, {"queued", false}}.dump());
+  else fmt::print("note added to run {}\n", run_id);
   return kOk;
 }
 

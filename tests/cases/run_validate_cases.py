@@ -28,6 +28,13 @@ for name in sorted(os.listdir(HERE)):
     rbtest.eq(p.returncode, 0 if only_warnings else 2, f"{name}: exit code")
     rbtest.check("Sanitizer" not in p.err and "runtime error" not in p.err, f"{name}: sanitizer report")
 
+# Valid runbooks (the contract's own example, every key of the format) validate.
+VALID = os.path.join(os.path.dirname(os.path.abspath(__file__)), "valid")
+for name in sorted(os.listdir(VALID)):
+    p = rbtest.run(["validate", name], cwd=VALID)
+    rbtest.eq(p.returncode, 0, f"valid/{name}: exit code ({p.err.strip()})")
+    rbtest.check(": warning:" not in p.err or "plugin" in p.err, f"valid/{name}: no unexpected warning ({p.err.strip()})")
+
 # Generated cases: bytes that cannot live in a checked-in YAML case.
 with rbtest.Workdir() as wd:
     head = "runbook: gen\ntitle: Generated\nsteps:\n  a:\n    shell: \"true\"\n"

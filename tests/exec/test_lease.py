@@ -65,6 +65,26 @@ steps:
     again = rbtest.run(["--store", wd.store, "runs", "--json"], cwd=wd.path)
     eq([x["status"] for x in json.loads(again.out) if x["id"] == rid], ["recovered"], "resumed run recovered")
 
+    # A survivor of an interrupted attempt: the engine is killed while its step's process
+    # runs on; resume refuses to run the step beside it, naming it.
+    wd.file("survivor.yaml", "runbook: survivor\ntitle: Survivor\nsteps:\n  long:\n    shell: sleep 4; echo done >> long.log\n"
+                             "    next: done\n  done: { end: recovered }\n")
+    p = subprocess.Popen([rbtest.BIN, "--store", wd.store, "run", "survivor.yaml", "--incident", "INC-SURVIVOR"],
+                         cwd=wd.path, env=dict(env, RUNBOOK_LEASE_TTL_MS="300"), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.2)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    time.sleep(0.5)  # the lease (300 ms) expired; the step's `sleep 4` still runs
+    rid = [x for x in json.loads(rbtest.run(["--json", "--store", wd.store, "runs"], cwd=wd.path).out)
+           if x["incident"] == "INC-SURVIVOR"][0]["id"]
+    early = rbtest.run(["--store", wd.store, "resume", rid], cwd=wd.path, env=env)
+    eq(early.returncode, 4, f"survivor: resume refused ({early.err.strip()})")
+    check("still has processes" in early.err and "sleep 4" in early.err, "survivor: the refusal names the process")
+    time.sleep(4)
+    r = Run(rbtest.run(["--json", "--store", wd.store, "resume", rid], cwd=wd.path, env=env))
+    eq(r.code, 0, f"survivor: resume once it is gone ({r.proc.err.strip()})")
+
     # A stale holder: stopped past its lease, taken over, continued: it must not write.
     wd.file("stale.yaml", """
 runbook: stale

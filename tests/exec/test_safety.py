@@ -110,6 +110,13 @@ steps:
     mode_db = stat.S_IMODE(os.stat(os.path.join(wd.path, ".runbook", "runbook.db")).st_mode)
     eq((oct(mode_dir), oct(mode_db)), (oct(0o700), oct(0o600)), "store: 0700 folder, 0600 file")
 
+    # Child processes inherit no descriptor of the engine (the store, sockets, the lease).
+    wd.file("fds.yaml", "runbook: fds\ntitle: Descriptors\nsteps:\n  a:\n    shell: ls /proc/$$/fd\n"
+                        "    outputs: { fds: \"result.stdout\" }\n")
+    r = run_runbook(wd, "fds.yaml")
+    fds = sorted(int(x) for x in r.of("step.succeeded")[0]["data"]["outputs"]["fds"].split())
+    eq(fds, [0, 1, 2], "a child process has stdin, stdout and stderr only")
+
     # Invalid input: exit 2, nothing executed, nothing journaled.
     before = rbtest.run(["--json", "--store", wd.store, "runs", "--limit", "1000"], cwd=wd.path).out
     wd.file("typed.yaml", """

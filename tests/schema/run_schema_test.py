@@ -28,7 +28,7 @@ def load(path):
 
 good = sorted(glob.glob(os.path.join(ROOT, "runbooks", "*.yaml")) +
               glob.glob(os.path.join(ROOT, "examples", "**", "*.yaml"), recursive=True) +
-              glob.glob(os.path.join(ROOT, "tests", "exec", "*.yaml")))
+              glob.glob(os.path.join(ROOT, "tests", "cases", "valid", "*.yaml")))
 count = 0
 for path in good:
     doc = load(path)
