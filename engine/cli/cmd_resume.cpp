@@ -192,7 +192,9 @@ int cmd_resume(const Global& g, const ResumeFlags& f) {
   journal.start_resumed(run->id, run->last_seq, started);
   journal.set_lease_epoch(lease.epoch);
   std::string op = operator_name(f.operator_name);
-  Value resumed = {{"operator", op},
+  Value resumed = {{"run", run->id},
+                   {"incident", run->incident},
+                   {"operator", op},
                 {"engine", lease.holder},
                 {"epoch", lease.epoch},
                 {"step", at.step},
@@ -222,8 +224,7 @@ int cmd_resume(const Global& g, const ResumeFlags& f) {
   d.yes = f.yes;
   d.resume = at;
   d.resumed_event = resumed;
-  if (g.json) fmt::print("{}\n", Value{{"run", run->id}, {"incident", run->incident}, {"resumed", true}}.dump());
-  else fmt::print("run {} incident {} (resumed: {} at {})\n", run->id, run->incident, how, at.step);
+  if (!g.json) fmt::print("run {} incident {} (resumed: {} at {})\n", run->id, run->incident, how, at.step);
   std::fflush(stdout);
   return drive(*rb, opts, journal, *reg, masker, d);
 }

@@ -193,8 +193,8 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   d.lease_ttl_ms = lease_ttl_ms();
   d.answers = answers;
   d.yes = f.yes;
-  if (g.json) fmt::print("{}\n", Value{{"run", run_id}, {"incident", incident}}.dump());
-  else fmt::print("run {} incident {}\n", run_id, incident);
+  // With --json every line is an event: the first, run.started, carries the ids.
+  if (!g.json) fmt::print("run {} incident {}\n", run_id, incident);
   std::fflush(stdout);
   exec::RunResult result;
   int code = drive(*rb, opts, journal, *reg, masker, d, &result);

@@ -16,9 +16,28 @@ const std::vector<std::string> kKeys = {"name", "runbook", "schedule", "timezone
                                         "answers", "description"};
 
 // setup/teardown: a list of actions, run in order as steps of a small runbook.
-std::optional<model::Runbook> actions(const yaml::Node& list, const std::string& drill, const std::string& what,
+std::optional<model::Runbook> actions(const yaml::Node& given, const std::string& drill, const std::string& what,
                                       plugin::Registry& reg, Diagnostics& d) {
-  if (list.is_null()) return std::nullopt;
+  if (given.is_null()) return std::nullopt;
+  // A list of actions; one action (a map) or one shell command (a string) also do.
+  yaml::Node list = given;
+  if (given.is_map() || given.is_scalar()) {
+    list = yaml::Node{};
+    list.kind = yaml::Node::Kind::Seq;
+    list.pos = given.pos;
+    if (given.is_map()) {
+      list.items.push_back(given);
+    } else {
+      yaml::Node item, key;
+      item.kind = yaml::Node::Kind::Map;
+      item.pos = given.pos;
+      key.kind = yaml::Node::Kind::Scalar;
+      key.scalar = "shell";
+      key.pos = given.pos;
+      item.entries.push_back({key, given});
+      list.items.push_back(item);
+    }
+  }
   if (!parse::want_seq(list, fmt::format("'{}' of drill '{}'", what, drill), d)) return std::nullopt;
   yaml::Node root;
   root.kind = yaml::Node::Kind::Map;
@@ -91,9 +110,15 @@ std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::R
       if (auto s = parse::want_string(*n, "'runbook'", d)) {
         dr.runbook = *s;
         struct stat st {};
-        if (::stat(s->c_str(), &st) != 0)
+        // Relative to where runbook runs, else to the drills file's folder.
+        if (::stat(s->c_str(), &st) != 0 && !s->starts_with("/")) {
+          std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+          std::string alt = dir + "/" + *s;
+          if (::stat(alt.c_str(), &st) == 0) dr.runbook = alt;
+        }
+        if (::stat(dr.runbook.c_str(), &st) != 0)
           d.error(parse::text_pos(*n), fmt::format("runbook '{}' of drill '{}' does not exist (paths are relative to the "
-                                                   "directory runbook runs in)",
+                                                   "directory runbook runs in, or to the drills file)",
                                                    *s, label));
       }
     } else {

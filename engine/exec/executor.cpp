@@ -197,7 +197,8 @@ struct Executor::Impl {
 
   void begin() {
     init();
-    Value data = {{"runbook", rb.id},
+    Value data = {{"run", o.run_id},
+                  {"runbook", rb.id},
                   {"title", rb.title},
                   {"file", rb.file},
                   {"content_hash", rb.content_hash},

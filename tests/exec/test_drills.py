@@ -91,7 +91,7 @@ with Workdir() as wd:
     eq(p.returncode, 2, "bad drills file: exit 2")
     eq(p.err.strip().splitlines(), [
         "bad.yaml:2:11: drill name 'Bad Name' must match [a-z0-9][a-z0-9-]*",
-        "bad.yaml:3:14: runbook 'nope.yaml' of drill 'Bad Name' does not exist (paths are relative to the directory runbook runs in)",
+        "bad.yaml:3:14: runbook 'nope.yaml' of drill 'Bad Name' does not exist (paths are relative to the directory runbook runs in, or to the drills file)",
         "bad.yaml:4:18: schedule '0 25 * * *': hour 25 is out of range 0-23",
         "bad.yaml:5:15: unknown time zone 'Mars/Base' (e.g. UTC, Europe/Paris)"], "bad drills file: FILE:LINE:COL messages")
 

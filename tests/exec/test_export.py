@@ -132,9 +132,11 @@ steps:
     p = subprocess.Popen([rbtest.BIN, "--json", "--store", wd.store, "run", "live.yaml"], cwd=wd.path,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     first = json.loads(p.stdout.readline())
+    eq(first["type"], "run.started", "--json: the first line is the run.started event")
+    rid = first["data"]["run"]
     time.sleep(0.8)
-    live_md = rbtest.run(["--store", wd.store, "export", first["run"], "--format", "markdown"], cwd=wd.path).out
-    live_json = json.loads(rbtest.run(["--store", wd.store, "export", first["run"], "--format", "json"], cwd=wd.path).out)
+    live_md = rbtest.run(["--store", wd.store, "export", rid, "--format", "markdown"], cwd=wd.path).out
+    live_json = json.loads(rbtest.run(["--store", wd.store, "export", rid, "--format", "json"], cwd=wd.path).out)
     p.kill()
     p.wait()
     check("**Status:** Ongoing" in live_md and "is **ongoing**" in live_md, "live export: markdown says ongoing")

@@ -95,10 +95,9 @@ class Run:
                 v = json.loads(line)
             except ValueError:
                 continue
-            if "run" in v and "incident" in v and "seq" not in v:
-                self.run_id, self.incident = v["run"], v["incident"]
-            else:
-                self.events.append(v)
+            self.events.append(v)
+            if v.get("type") in ("run.started", "run.resumed") and self.run_id is None:
+                self.run_id, self.incident = v["data"].get("run"), v["data"].get("incident")
 
     def types(self, step=None):
         return [e["type"] for e in self.events if step is None or e.get("step") == step]
