@@ -160,7 +160,7 @@ struct Executor::Impl {
       auto d = std::chrono::duration_cast<Millis>(t - now());
       return d < Millis(0) ? Millis(0) : d;
     };
-    if (!rto_warned) {
+    if (!rto_warned && rto_warning_at(o.run_start, rto) > now()) {
       rto_warn_timer.expires_after(until(rto_warning_at(o.run_start, rto)));
       rto_warn_timer.async_wait([this](const boost::system::error_code& ec) {
         if (ec || finished || rto_warned) return;
@@ -169,7 +169,7 @@ struct Executor::Impl {
         commit();
       });
     }
-    if (!rto_breached) {
+    if (!rto_breached && rto_breach_at(o.run_start, rto) > now()) {
       rto_breach_timer.expires_after(until(rto_breach_at(o.run_start, rto)));
       rto_breach_timer.async_wait([this](const boost::system::error_code& ec) {
         if (ec || finished || rto_breached) return;
@@ -184,6 +184,27 @@ struct Executor::Impl {
           abort("RTO breached (objectives.on_breach: abort)");
       });
     }
+  }
+
+  // The clock may have run before the engine did (--incident-start, a resume): what is
+  // already due is recorded right after run.started / run.resumed. Returns false when the
+  // run was aborted for it.
+  bool fire_due_rto() {
+    if (!rb.objectives.rto) return true;
+    Millis rto = *rb.objectives.rto;
+    if (!rto_warned && rto_warning_at(o.run_start, rto) <= now()) {
+      rto_warned = true;
+      emit("rto.warning", "", 0, rto_json());
+    }
+    if (!rto_breached && rto_breach_at(o.run_start, rto) <= now()) {
+      rto_breached = true;
+      emit("rto.breached", "", 0, rto_json());
+      if (rb.objectives.on_breach == model::OnBreach::Abort) {
+        aborting = true;
+        abort_reason = "RTO breached (objectives.on_breach: abort)";
+      }
+    }
+    return true;
   }
 
   void tick() {
@@ -220,6 +241,7 @@ struct Executor::Impl {
       cur = nullptr;
     }
     emit("run.started", "", 0, data);
+    fire_due_rto();
     if (!commit()) return;
     enter(*rb.find(rb.start), 1);
   }
@@ -232,6 +254,7 @@ struct Executor::Impl {
     st.secret_outputs = at.secret_outputs;
     st.touch();
     rollback_stack = at.rollback_stack;
+    fire_due_rto();
     const Step* s = rb.find(at.step);
     using M = ResumePoint::Mode;
     if (at.mode == M::Rollbacks) {

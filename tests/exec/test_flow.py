@@ -11,6 +11,12 @@ from rbtest import Workdir, check, done, eq, run_runbook  # noqa: E402
 import datetime as dt  # noqa: E402
 
 
+def rbtest_run_bad_start(wd):
+    import rbtest
+    return rbtest.run(["--store", wd.store, "run", "clock.yaml", "--incident-start", "2099-01-01T00:00:00Z"],
+                      cwd=wd.path).returncode
+
+
 def ts(e):
     return dt.datetime.strptime(e["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
@@ -241,6 +247,40 @@ steps:
     next: done
   done: { end: recovered }
 """)
+    # The RTO clock: over budget, 80% warning, breach; the run continues (recovery still
+    # matters) unless on_breach: abort; --incident-start moves the clock's start back.
+    clock = '''
+runbook: clock
+title: The RTO clock
+objectives: {{ rto: 1s{extra} }}
+steps:
+  slow:
+    shell: sleep 1.5
+    budget: 200ms
+    next: done
+  done: {{ end: recovered }}
+'''
+    wd.file("clock.yaml", clock.format(extra=""))
+    r = run_runbook(wd, "clock.yaml")
+    eq(r.code, 0, "rto: the run goes on after a breach")
+    types = r.types()
+    check(types.index("step.over_budget") < types.index("rto.warning") < types.index("rto.breached") < types.index("step.succeeded"),
+          f"rto: over budget, then 80%, then breached ({types})")
+    w = r.of("rto.warning")[0]["data"]
+    check(780 <= w["elapsed_ms"] <= 1300 and w["rto_ms"] == 1000, f"rto: warning at 80% ({w})")
+    eq(r.of("run.ended")[0]["data"]["rto"]["met"], False, "rto: recorded as missed")
+    wd.file("clock-abort.yaml", clock.format(extra=", on_breach: abort"))
+    r = run_runbook(wd, "clock-abort.yaml")
+    eq(r.code, 3, "rto: on_breach abort ends the run aborted (exit 3)")
+    check("RTO breached" in r.of("run.ended")[0]["data"]["reason"], "rto: the reason says why")
+    wd.file("clock-long.yaml", clock.format(extra="").replace("rto: 1s", "rto: 1h").replace("sleep 1.5", "true"))
+    import datetime as dt2
+    start = (dt2.datetime.now(dt2.timezone.utc) - dt2.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    r = run_runbook(wd, "clock-long.yaml", "--incident-start", start)
+    eq(r.types()[:3], ["run.started", "rto.warning", "rto.breached"], "--incident-start: the clock began 2h ago")
+    check(r.of("run.ended")[0]["data"]["rto"]["elapsed_ms"] >= 7_200_000, "--incident-start: RTO measured from it")
+    eq(rbtest_run_bad_start(wd), 2, "--incident-start in the future: exit 2")
+
     import subprocess
     subprocess.Popen(["sh", "-c", f"sleep 0.8; touch {wd.path}/flag"])
     r = run_runbook(wd, "wait.yaml")
