@@ -51,9 +51,13 @@ Value RunInfo::to_json() const {
 }
 
 std::string chain_hash(const std::string& prev, const Event& e) {
-  std::string canon = fmt::format("{}|{}|{}|{:.3f}|{}|{}|{}|", prev, e.seq, e.ts, e.t, e.type, e.step, e.attempt);
+  std::string canon;
+  canon.reserve(256);
+  fmt::format_to(std::back_inserter(canon), "{}|{}|{}|{:.3f}|{}|{}|{}|", prev, e.seq, e.ts, e.t, e.type, e.step, e.attempt);
   canon += e.data.dump();
-  return parse::sha256_hex(canon).substr(0, 32);
+  std::string h = parse::sha256_hex(canon);
+  h.resize(32);
+  return h;
 }
 
 }  // namespace rb::journal

@@ -201,7 +201,7 @@ class PosixProcess : public Process, public std::enable_shared_from_this<PosixPr
     return false;
   }
 
-  void read(asio::posix::stream_descriptor& d, std::array<char, 65536>& buf, bool is_err) {
+  void read(asio::posix::stream_descriptor& d, std::array<char, 16384>& buf, bool is_err) {
     auto self = shared_from_this();
     d.async_read_some(asio::buffer(buf), [self, &d, &buf, is_err](const boost::system::error_code& ec, size_t n) {
       if (n > 0) self->take(std::string_view(buf.data(), n), is_err);
@@ -360,7 +360,7 @@ class PosixProcess : public Process, public std::enable_shared_from_this<PosixPr
   ExitFn on_exit_;
   asio::posix::stream_descriptor out_, err_, in_, pidfd_;
   asio::steady_timer timer_, kill_timer_;
-  std::array<char, 65536> buf_out_, buf_err_;  // not zeroed: read into only
+  std::array<char, 16384> buf_out_, buf_err_;  // not zeroed: read into only; small keeps the object off mmap
   ProcessExit result_;
   pid_t pid_ = -1;
   bool reaped_ = false, exited_ = false, out_eof_ = false, err_eof_ = false;
