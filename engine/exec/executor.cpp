@@ -567,13 +567,17 @@ struct Executor::Impl {
     bool failed = false, over = false;
     std::string error;
     Value branches = Value::array();
+    Value outcomes = Value::array();
   };
   std::shared_ptr<Par> par;
 
   void run_parallel() {
     const Step& s = *cur;
     par = std::make_shared<Par>();
-    for (size_t i = 0; i < s.parallel.size(); ++i) par->branches.push_back(nullptr);
+    for (size_t i = 0; i < s.parallel.size(); ++i) {
+      par->branches.push_back(nullptr);
+      par->outcomes.push_back(nullptr);
+    }
     branch_runs.clear();
     branch_runs.resize(s.parallel.size());
     pump_parallel();
@@ -596,8 +600,11 @@ struct Executor::Impl {
                                     --p->active;
                                     std::string why;
                                     bool ok = judge(b.expect, out, &why);
-                                    p->branches[i] = {{"name", b.name}, {"ok", ok}, {"result", summarize(out.result)}};
-                                    if (!ok) p->branches[i]["error"] = why;
+                                    // result.branches[i] is the branch's own result (contract §1);
+                                    // result.outcomes[i] says how it went.
+                                    p->branches[i] = out.result;
+                                    p->outcomes[i] = {{"name", b.name}, {"ok", ok}};
+                                    if (!ok) p->outcomes[i]["error"] = why;
                                     if (!ok && !p->failed) {
                                       p->failed = true;
                                       p->error = fmt::format("branch {} ({}) failed: {}", i, b.name, why);
@@ -610,7 +617,7 @@ struct Executor::Impl {
     bool stopped = p->failed || timed_out || aborting;
     if (p->active > 0 || p->over || (!stopped && p->next < s.parallel.size())) return;
     p->over = true;
-    Value result = {{"branches", p->branches}};
+    Value result = {{"branches", p->branches}, {"outcomes", p->outcomes}};
     asio::post(io, [this, g = gen, p, result] {
       if (g != gen) return;
       branch_runs.clear();

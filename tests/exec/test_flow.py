@@ -184,7 +184,7 @@ steps:
     max_concurrency: 2
     outputs:
       n: len(result.branches)
-      second: trim(result.branches[1].result.stdout)
+      second: trim(result.branches[1].stdout)
     next: done
   done: { end: recovered }
 """)
