@@ -7,7 +7,7 @@
 #include "../plugins/builtin.h"
 #include "base/text.h"
 #include "base/time.h"
-#include "parse/node_check.h"
+#include "yaml/check.h"
 #include "parse/runbook_parser.h"
 #include "yaml/node.h"
 
@@ -142,7 +142,7 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
           }
           std::string why;
           auto val = v.is_null() ? std::optional<Value>(Value(nullptr)) : typed(*in, v, &why);
-          if (!val) d.error(parse::text_pos(v), why);
+          if (!val) d.error(yaml::text_pos(v), why);
           else {
             out[k.scalar] = *val;
             given.insert(k.scalar);

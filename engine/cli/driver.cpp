@@ -119,7 +119,7 @@ int drive(const model::Runbook& rb, exec::ExecOptions opts, exec::Journal& journ
   std::string run_id = opts.run_id;
   auto exp = std::make_unique<exec::Executor>(rb, std::move(opts), journal, reg, answers, masker, io);
   exec::Executor& ex = *exp;
-  ex.set_on_tick([&](const exec::LiveState& s) {
+  ex.set_on_tick([&](const model::LiveState& s) {
     console.tick(s);
     if (d.store) {
       for (auto& note : d.store->take_notes(run_id)) {

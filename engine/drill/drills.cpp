@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "base/text.h"
-#include "parse/node_check.h"
+#include "yaml/check.h"
 #include "parse/runbook_parser.h"
 
 namespace rb::drill {
@@ -38,7 +38,7 @@ std::optional<model::Runbook> actions(const yaml::Node& given, const std::string
       list.items.push_back(item);
     }
   }
-  if (!parse::want_seq(list, fmt::format("'{}' of drill '{}'", what, drill), d)) return std::nullopt;
+  if (!yaml::want_seq(list, fmt::format("'{}' of drill '{}'", what, drill), d)) return std::nullopt;
   yaml::Node root;
   root.kind = yaml::Node::Kind::Map;
   root.pos = list.pos;
@@ -79,27 +79,27 @@ std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::R
   if (!yaml::load_file(path, root, d)) return std::nullopt;
   const yaml::Node* list = &root;
   if (root.is_map()) {
-    parse::check_keys(root, {"drills"}, "at the top level of a drills file", d);
+    yaml::check_keys(root, {"drills"}, "at the top level of a drills file", d);
     list = root.get("drills");
     if (!list) {
       d.error(root.pos, "a drills file holds `drills:`, a list of drills");
       return std::nullopt;
     }
   }
-  if (!parse::want_seq(*list, "'drills'", d)) return std::nullopt;
+  if (!yaml::want_seq(*list, "'drills'", d)) return std::nullopt;
   std::vector<Drill> out;
   std::map<std::string, int> seen;
   static const std::regex name_re("[a-z0-9][a-z0-9-]*");
   for (auto& item : list->items) {
-    if (!parse::want_map(item, "a drill", d)) continue;
-    parse::check_keys(item, kKeys, "in a drill", d);
+    if (!yaml::want_map(item, "a drill", d)) continue;
+    yaml::check_keys(item, kKeys, "in a drill", d);
     Drill dr;
     dr.pos = item.pos;
     if (auto* n = item.get("name")) {
-      if (auto s = parse::want_string(*n, "'name'", d)) {
+      if (auto s = yaml::want_string(*n, "'name'", d)) {
         dr.name = *s;
-        if (!std::regex_match(*s, name_re)) d.error(parse::text_pos(*n), fmt::format("drill name '{}' must match [a-z0-9][a-z0-9-]*", *s));
-        if (seen.count(*s)) d.error(parse::text_pos(*n), fmt::format("drill '{}' is defined twice (first at line {})", *s, seen[*s]));
+        if (!std::regex_match(*s, name_re)) d.error(yaml::text_pos(*n), fmt::format("drill name '{}' must match [a-z0-9][a-z0-9-]*", *s));
+        if (seen.count(*s)) d.error(yaml::text_pos(*n), fmt::format("drill '{}' is defined twice (first at line {})", *s, seen[*s]));
         seen[*s] = n->pos.line;
       }
     } else {
@@ -107,7 +107,7 @@ std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::R
     }
     std::string label = dr.name.empty() ? "?" : dr.name;
     if (auto* n = item.get("runbook")) {
-      if (auto s = parse::want_string(*n, "'runbook'", d)) {
+      if (auto s = yaml::want_string(*n, "'runbook'", d)) {
         dr.runbook = *s;
         struct stat st {};
         // Relative to where runbook runs, else to the drills file's folder.
@@ -117,7 +117,7 @@ std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::R
           if (::stat(alt.c_str(), &st) == 0) dr.runbook = alt;
         }
         if (::stat(dr.runbook.c_str(), &st) != 0)
-          d.error(parse::text_pos(*n), fmt::format("runbook '{}' of drill '{}' does not exist (paths are relative to the "
+          d.error(yaml::text_pos(*n), fmt::format("runbook '{}' of drill '{}' does not exist (paths are relative to the "
                                                    "directory runbook runs in, or to the drills file)",
                                                    *s, label));
       }
@@ -125,19 +125,19 @@ std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::R
       d.error(item.pos, fmt::format("drill '{}' needs a 'runbook'", label));
     }
     if (auto* n = item.get("timezone")) {
-      if (auto s = parse::want_string(*n, "'timezone'", d)) {
-        if (!known_time_zone(*s)) d.error(parse::text_pos(*n), fmt::format("unknown time zone '{}' (e.g. UTC, Europe/Paris)", *s));
+      if (auto s = yaml::want_string(*n, "'timezone'", d)) {
+        if (!known_time_zone(*s)) d.error(yaml::text_pos(*n), fmt::format("unknown time zone '{}' (e.g. UTC, Europe/Paris)", *s));
         else dr.timezone = *s;
       }
     }
     if (auto* n = item.get("schedule")) {
-      if (auto s = parse::want_string(*n, "'schedule'", d)) {
+      if (auto s = yaml::want_string(*n, "'schedule'", d)) {
         std::string why;
         size_t off = 0;
         if (auto c = parse_cron(*s, &why, &off)) {
           dr.schedule = *c;
         } else {
-          SourcePos p = parse::text_pos(*n);
+          SourcePos p = yaml::text_pos(*n);
           p.col += static_cast<int>(off);
           d.error(p, fmt::format("schedule '{}': {}", *s, why));
         }
@@ -146,14 +146,14 @@ std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::R
       d.error(item.pos, fmt::format("drill '{}' needs a 'schedule' (5-field cron, e.g. \"0 10 3 * *\")", label));
     }
     if (auto* n = item.get("inputs"); n && !n->is_null()) {
-      if (parse::want_map(*n, "'inputs'", d))
+      if (yaml::want_map(*n, "'inputs'", d))
         for (auto& [k, v] : n->entries) {
           if (!v.is_scalar() && !v.is_null()) d.error(v.pos, fmt::format("input '{}' must be a single value", k.scalar));
           else dr.inputs.push_back(k.scalar + "=" + v.scalar);
         }
     }
     if (auto* n = item.get("answers"); n && !n->is_null()) {
-      if (parse::want_map(*n, "'answers'", d))
+      if (yaml::want_map(*n, "'answers'", d))
         for (auto& [k, v] : n->entries) {
           if (!v.is_scalar()) d.error(v.pos, fmt::format("answer for '{}' must be yes, no or done", k.scalar));
           else dr.answers[k.scalar] = v.scalar;

@@ -11,6 +11,7 @@
 
 #include "base/duration.h"
 #include "base/time.h"
+#include "model/live.h"
 #include "model/runbook.h"
 
 namespace rb::exec {
@@ -37,17 +38,9 @@ Decision decide_next(const model::Step& s, StepOutcome o, const WhenFn& when);
 /// when no attempt is left (or the outcome is not retried: rejections, cancellations).
 std::optional<Millis> retry_delay(const model::Step& s, int attempt, StepOutcome o);
 
-/// The RTO clock at `now` (contract section 2).
-struct RtoState {
-  Millis elapsed{0};
-  std::optional<Millis> rto;
-  std::optional<Millis> remaining;   ///< rto - elapsed (negative once breached)
-  double percent = 0;                ///< of the RTO used
-  Millis projected{0};               ///< elapsed + remaining budgets on the planned path
-  std::optional<bool> projected_ok;  ///< projected <= rto
-};
+using model::RtoState;
 
-/// `after_current`: the longest budget sum of the steps after the current one to a
+/// The RTO clock at `now` (contract section 2). `after_current`: the longest budget sum of the steps after the current one to a
 /// recovered end; `current_budget`: the current step's budget; `in_step`: time already
 /// spent in it (a step over its budget adds nothing more to the projection).
 RtoState rto_state(WallTime start, WallTime now, std::optional<Millis> rto, Millis after_current,

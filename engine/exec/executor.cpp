@@ -879,8 +879,8 @@ void Executor::resume(const ResumePoint& at, std::function<void(RunResult)> on_e
 
 void Executor::abort(const std::string& reason) { impl_->abort(reason); }
 
-LiveState Executor::live() const {
-  LiveState l;
+model::LiveState Executor::live() const {
+  model::LiveState l;
   const Impl& m = *impl_;
   if (m.cur) {
     l.step = m.cur->id;

@@ -51,15 +51,6 @@ struct RunResult {
   int exit_code() const;
 };
 
-/// What the live operator view shows.
-struct LiveState {
-  std::string step, title, phase;
-  int attempt = 0;
-  Millis in_step{0};
-  std::optional<Millis> budget;
-  RtoState rto;
-  std::vector<std::string> last_output;
-};
 
 /// State carried over from an earlier engine's timeline (resume). See journal/replay.h.
 struct ResumePoint {
@@ -94,11 +85,11 @@ class Executor {
   void resume(const ResumePoint& at, std::function<void(RunResult)> on_end);
   void abort(const std::string& reason);
 
-  void set_on_tick(std::function<void(const LiveState&)> f) { on_tick_ = std::move(f); }
+  void set_on_tick(std::function<void(const model::LiveState&)> f) { on_tick_ = std::move(f); }
   void set_on_output(std::function<void(const std::string& step, const std::string& line)> f) {
     on_output_ = std::move(f);
   }
-  LiveState live() const;
+  model::LiveState live() const;
 
   RunState& state() { return state_; }
 
@@ -106,7 +97,7 @@ class Executor {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   RunState state_;
-  std::function<void(const LiveState&)> on_tick_;
+  std::function<void(const model::LiveState&)> on_tick_;
   std::function<void(const std::string&, const std::string&)> on_output_;
 };
 

@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 
 #include "journal/store.h"
-#include "parse/runbook_parser.h"
+#include "base/hash.h"
 
 namespace rb::journal {
 
@@ -55,7 +55,7 @@ std::string chain_hash(const std::string& prev, const Event& e) {
   canon.reserve(256);
   fmt::format_to(std::back_inserter(canon), "{}|{}|{}|{:.3f}|{}|{}|{}|", prev, e.seq, e.ts, e.t, e.type, e.step, e.attempt);
   canon += e.data.dump();
-  std::string h = parse::sha256_hex(canon);
+  std::string h = sha256_hex(canon);
   h.resize(32);
   return h;
 }

@@ -7,7 +7,7 @@
 
 #include "base/masker.h"
 #include "base/text.h"
-#include "journal/sqlite_store.h"
+#include "journal/backends.h"
 
 namespace rb::journal {
 namespace {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "journal/backends.h"
 #include "journal/sqlite_store.h"
 
 namespace rb::journal {
@@ -591,14 +592,7 @@ Status SqliteStore::fault(const char* where) {
   return Status::OK();
 }
 
-std::unique_ptr<Store> open_store(const std::string& url_in, Status* status) {
-  std::string url = url_in;
-  if (url.empty()) {
-    const char* env = std::getenv("RUNBOOK_STORE");
-    url = (env && *env) ? env : ".runbook/runbook.db";
-  }
-  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) return open_pg_store(url, status);
-  std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, Status* status) {
   auto s = std::make_unique<SqliteStore>();
   *status = s->open(path);
   if (!status->ok()) return nullptr;

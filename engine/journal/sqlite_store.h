@@ -46,7 +46,4 @@ class SqliteStore : public Store {
   long long fail_after_ = -1;
 };
 
-/// PostgreSQL implementation (pg_store.cpp).
-std::unique_ptr<Store> open_pg_store(const std::string& url, Status* status);
-
 }  // namespace rb::journal

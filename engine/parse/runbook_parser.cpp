@@ -1,13 +1,12 @@
 // yaml::Node -> model::Runbook, with structural checks (see runbook_parser.h).
 #include "parse/runbook_parser.h"
 
-#include <openssl/evp.h>
-
 #include <fmt/format.h>
 #include <regex>
 
+#include "base/hash.h"
 #include "base/text.h"
-#include "parse/node_check.h"
+#include "yaml/check.h"
 
 namespace rb::parse {
 
@@ -585,20 +584,6 @@ model::Runbook parse_runbook(const yaml::Node& root, plugin::Registry& registry,
   return p.run(root);
 }
 
-std::string sha256_hex(std::string_view bytes) {
-  // Fetched once: OpenSSL 3 looks the algorithm up on every EVP_sha256() use otherwise.
-  static EVP_MD* md_type = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, md_type ? md_type : EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out(len * 2, '0');
-  for (unsigned i = 0; i < len; ++i) {
-    out[2 * i] = hex[md[i] >> 4];
-    out[2 * i + 1] = hex[md[i] & 15];
-  }
-  return out;
-}
 
 std::optional<model::Runbook> load_runbook(const std::string& path, plugin::Registry& registry, Diagnostics& diag,
                                            const yaml::LoadLimits& limits) {

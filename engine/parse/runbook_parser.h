@@ -28,9 +28,6 @@ void validate_runbook(const model::Runbook& rb, const std::string& source, plugi
 std::optional<model::Runbook> load_runbook(const std::string& path, plugin::Registry& registry, Diagnostics& diag,
                                            const yaml::LoadLimits& limits = {});
 
-/// sha256 of bytes, lowercase hex.
-std::string sha256_hex(std::string_view bytes);
-
 /// Step keys other than actions (for did-you-mean and the schema test).
 const std::vector<std::string>& step_keys();
 

@@ -3,7 +3,7 @@
 
 #include "base/text.h"
 #include "expr/template.h"
-#include "parse/node_check.h"
+#include "yaml/check.h"
 #include "parse/runbook_parser.h"
 #include "plan/graph.h"
 

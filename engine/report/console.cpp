@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/text.h"
+#include "base/time.h"
 
 namespace rb::report {
 
@@ -114,7 +115,7 @@ void Console::event(const journal::Event& e) {
   draw_panel();
 }
 
-void Console::tick(const exec::LiveState& s) {
+void Console::tick(const model::LiveState& s) {
   if (mode_ != ConsoleMode::Live) return;
   live_ = s;
   clear_panel();

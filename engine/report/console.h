@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "exec/executor.h"
+#include "model/live.h"
 #include "journal/store.h"
 
 namespace rb::report {
@@ -21,7 +21,7 @@ class Console {
   Console(ConsoleMode mode, std::string tz = "UTC");
   ~Console();
   void event(const journal::Event& e);
-  void tick(const exec::LiveState& s);
+  void tick(const model::LiveState& s);
   void output(const std::string& step, const std::string& line);
   /// Clears the live panel (before the process exits or prints something else).
   void close();
@@ -35,7 +35,7 @@ class Console {
   void draw_panel();
   ConsoleMode mode_;
   std::string tz_;
-  std::optional<exec::LiveState> live_;
+  std::optional<model::LiveState> live_;
   int panel_lines_ = 0;
 };
 

@@ -27,7 +27,7 @@ std::string md(const std::string& s) {
   return out;
 }
 
-std::string ms_text(const Value& v) { return v.is_number() ? human_seconds(v.get<double>() / 1000.0) : "?"; }
+std::string ms_human(const Value& v) { return v.is_number() ? human_seconds(v.get<double>() / 1000.0) : "?"; }
 
 std::optional<std::string> timeline_line(const journal::Event& e, const std::map<std::string, std::string>& titles) {
   const Value& d = e.data;
@@ -41,15 +41,15 @@ std::optional<std::string> timeline_line(const journal::Event& e, const std::map
   if (t == "run.resumed") return fmt::format("Run resumed by {} at step `{}` ({})", s("operator"), s("step"), s("how"));
   if (t == "step.started")
     return e.attempt > 1 ? fmt::format("{} — attempt {} started", title(), e.attempt)
-                         : fmt::format("{} started{}", title(), d.contains("budget_ms") ? " (budget " + ms_text(d["budget_ms"]) + ")" : "");
-  if (t == "step.succeeded") return fmt::format("{} succeeded in {}", title(), ms_text(d.value("duration_ms", Value(0))));
+                         : fmt::format("{} started{}", title(), d.contains("budget_ms") ? " (budget " + ms_human(d["budget_ms"]) + ")" : "");
+  if (t == "step.succeeded") return fmt::format("{} succeeded in {}", title(), ms_human(d.value("duration_ms", Value(0))));
   if (t == "step.failed") return fmt::format("{} **failed**: {}", title(), md(s("error")));
   if (t == "step.timed_out") return fmt::format("{} timed out", title());
   if (t == "step.skipped") return fmt::format("{} skipped ({})", title(), md(s("reason")));
   if (t == "step.confirmed") return fmt::format("{} counted done: {}", title(), md(s("reason")));
   if (t == "step.attempt_failed") return fmt::format("{} attempt {} failed: {}", title(), e.attempt, md(s("error")));
-  if (t == "step.retrying") return fmt::format("{} retrying in {}", title(), ms_text(d["delay_ms"]));
-  if (t == "step.over_budget") return fmt::format("{} ran over its budget of {}", title(), ms_text(d["budget_ms"]));
+  if (t == "step.retrying") return fmt::format("{} retrying in {}", title(), ms_human(d["delay_ms"]));
+  if (t == "step.over_budget") return fmt::format("{} ran over its budget of {}", title(), ms_human(d["budget_ms"]));
   if (t == "check.passed") return fmt::format("Gate \"{}\" passed", md(s("check")));
   if (t == "check.failed") return fmt::format("Gate \"{}\" **failed**: {}", md(s("check")), md(s("error")));
   if (t == "approval.requested") return fmt::format("Approval requested for {}: {}", title(), md(s("prompt")));

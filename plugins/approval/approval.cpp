@@ -4,7 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
-#include "parse/node_check.h"
+#include "yaml/check.h"
 #include "plugin/interaction.h"
 
 namespace rb::plugins {
@@ -29,17 +29,17 @@ class AskPlugin : public plugin::Plugin {
   void validate(const yaml::Node& p, const plugin::ValidateContext& ctx) const override {
     if (p.is_scalar() && !manual_) return;  // approval: "Proceed?"
     if (p.is_scalar() && manual_) return;   // manual: "instructions"
-    if (!parse::want_map(p, fmt::format("'{}' {}", name(), ctx.where), ctx.diag)) return;
+    if (!yaml::want_map(p, fmt::format("'{}' {}", name(), ctx.where), ctx.diag)) return;
     if (manual_) {
-      parse::check_keys(p, {"instructions", "confirm", "timeout"}, fmt::format("in manual {}", ctx.where), ctx.diag);
+      yaml::check_keys(p, {"instructions", "confirm", "timeout"}, fmt::format("in manual {}", ctx.where), ctx.diag);
       if (!p.get("instructions")) ctx.diag.error(p.pos, fmt::format("'manual' {} needs 'instructions'", ctx.where));
     } else {
-      parse::check_keys(p, {"prompt", "timeout", "second_person"}, fmt::format("in approval {}", ctx.where), ctx.diag);
-      if (auto* sp = p.get("second_person")) parse::want_bool(*sp, "'second_person'", ctx.diag);
+      yaml::check_keys(p, {"prompt", "timeout", "second_person"}, fmt::format("in approval {}", ctx.where), ctx.diag);
+      if (auto* sp = p.get("second_person")) yaml::want_bool(*sp, "'second_person'", ctx.diag);
     }
     for (const char* k : {"prompt", "instructions", "confirm"})
-      if (auto* n = p.get(k)) parse::want_string(*n, fmt::format("'{}'", k), ctx.diag);
-    if (auto* t = p.get("timeout")) parse::want_duration(*t, "'timeout'", ctx.diag);
+      if (auto* n = p.get(k)) yaml::want_string(*n, fmt::format("'{}'", k), ctx.diag);
+    if (auto* t = p.get("timeout")) yaml::want_duration(*t, "'timeout'", ctx.diag);
   }
 
   bool default_mutates(const yaml::Node&) const override { return false; }

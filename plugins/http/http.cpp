@@ -14,7 +14,7 @@
 #include <map>
 
 #include "base/text.h"
-#include "parse/node_check.h"
+#include "yaml/check.h"
 
 namespace rb::plugins {
 namespace {
@@ -354,30 +354,30 @@ class HttpPlugin : public plugin::Plugin {
 
   void validate(const yaml::Node& p, const plugin::ValidateContext& ctx) const override {
     if (p.is_scalar()) return;  // http: URL (a GET)
-    if (!parse::want_map(p, fmt::format("'http' {}", ctx.where), ctx.diag)) return;
-    parse::check_keys(p, {"url", "method", "headers", "body", "json", "timeout", "insecure", "idempotency_header"},
+    if (!yaml::want_map(p, fmt::format("'http' {}", ctx.where), ctx.diag)) return;
+    yaml::check_keys(p, {"url", "method", "headers", "body", "json", "timeout", "insecure", "idempotency_header"},
                       fmt::format("in http {}", ctx.where), ctx.diag);
     if (!p.get("url")) ctx.diag.error(p.pos, fmt::format("'http' {} needs 'url'", ctx.where));
-    else if (auto u = parse::want_string(*p.get("url"), "'url'", ctx.diag)) {
+    else if (auto u = yaml::want_string(*p.get("url"), "'url'", ctx.diag)) {
       if (u->find("${{") == std::string::npos && !u->starts_with("http://") && !u->starts_with("https://"))
-        ctx.diag.error(parse::text_pos(*p.get("url")), "http 'url' must start with http:// or https://");
+        ctx.diag.error(yaml::text_pos(*p.get("url")), "http 'url' must start with http:// or https://");
     }
     if (auto* m = p.get("method")) {
-      if (auto s = parse::want_string(*m, "'method'", ctx.diag)) {
+      if (auto s = yaml::want_string(*m, "'method'", ctx.diag)) {
         static const std::vector<std::string> ok = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
         if (std::find(ok.begin(), ok.end(), *s) == ok.end())
-          ctx.diag.error(parse::text_pos(*m), fmt::format("http method '{}' must be one of {}{}", *s, join(ok, ", "),
+          ctx.diag.error(yaml::text_pos(*m), fmt::format("http method '{}' must be one of {}{}", *s, join(ok, ", "),
                                                           did_you_mean_suffix(*s, ok)));
       }
     }
     if (p.get("body") && p.get("json")) ctx.diag.error(p.entry("json")->first.pos, "give 'body' or 'json', not both");
     if (auto* h = p.get("headers")) {
-      if (parse::want_map(*h, "'headers'", ctx.diag))
+      if (yaml::want_map(*h, "'headers'", ctx.diag))
         for (auto& [k, v] : h->entries)
           if (!v.is_scalar()) ctx.diag.error(v.pos, fmt::format("header '{}' must be a single value", k.scalar));
     }
-    if (auto* t = p.get("timeout")) parse::want_duration(*t, "'timeout'", ctx.diag);
-    if (auto* i = p.get("insecure")) parse::want_bool(*i, "'insecure'", ctx.diag);
+    if (auto* t = p.get("timeout")) yaml::want_duration(*t, "'timeout'", ctx.diag);
+    if (auto* i = p.get("insecure")) yaml::want_bool(*i, "'insecure'", ctx.diag);
   }
 
   bool default_mutates(const yaml::Node& p) const override {

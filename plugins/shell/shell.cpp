@@ -5,13 +5,13 @@
 #include <fmt/format.h>
 
 #include "base/text.h"
-#include "parse/node_check.h"
+#include "yaml/check.h"
 #include "sys/process.h"
 
 namespace rb::plugins {
 namespace {
 
-using parse::check_keys;
+using yaml::check_keys;
 
 constexpr size_t kOutputCap = 1u << 20;   // bytes kept per stream
 constexpr Millis kShellKillGrace{3000};        // SIGTERM -> SIGKILL
@@ -111,7 +111,7 @@ class ShellPlugin : public plugin::Plugin {
       ctx.diag.error(cmd->pos, "'command' must be a string or a list of arguments");
     }
     for (const char* k : {"cwd", "stdin"})
-      if (auto* n = p.get(k)) parse::want_string(*n, fmt::format("'{}'", k), ctx.diag);
+      if (auto* n = p.get(k)) yaml::want_string(*n, fmt::format("'{}'", k), ctx.diag);
   }
 
   Value render(const yaml::Node& p, plugin::Renderer& r) const override {

@@ -2,7 +2,7 @@
 #include <cctype>
 #include <fmt/format.h>
 
-#include "parse/node_check.h"
+#include "yaml/check.h"
 #include "sql/sql.h"
 
 namespace rb::plugins {
@@ -50,24 +50,24 @@ bool sql_is_read_only(std::string_view q) {
 }
 
 void sql_validate(const yaml::Node& p, const plugin::ValidateContext& ctx) {
-  if (!parse::want_map(p, fmt::format("'sql' {}", ctx.where), ctx.diag)) return;
-  parse::check_keys(p, {"url", "query", "params", "script"}, fmt::format("in sql {}", ctx.where), ctx.diag);
+  if (!yaml::want_map(p, fmt::format("'sql' {}", ctx.where), ctx.diag)) return;
+  yaml::check_keys(p, {"url", "query", "params", "script"}, fmt::format("in sql {}", ctx.where), ctx.diag);
   const yaml::Node* url = p.get("url");
   if (!url) ctx.diag.error(p.pos, fmt::format("'sql' {} needs 'url' (sqlite:PATH or postgres://…)", ctx.where));
-  else if (auto u = parse::want_string(*url, "'url'", ctx.diag)) {
+  else if (auto u = yaml::want_string(*url, "'url'", ctx.diag)) {
     if (u->find("${{") == std::string::npos && !u->starts_with("sqlite:") && !u->starts_with("postgres://") &&
         !u->starts_with("postgresql://"))
-      ctx.diag.error(parse::text_pos(*url), "sql 'url' must start with sqlite:, postgres:// or postgresql://");
+      ctx.diag.error(yaml::text_pos(*url), "sql 'url' must start with sqlite:, postgres:// or postgresql://");
   }
   bool q = p.get("query"), s = p.get("script");
   if (q == s)
     ctx.diag.error(p.pos, fmt::format("'sql' {} needs exactly one of 'query' (one statement) or 'script' "
                                       "(several, in one transaction)",
                                       ctx.where));
-  if (auto* n = p.get("query")) parse::want_string(*n, "'query'", ctx.diag);
-  if (auto* n = p.get("script")) parse::want_string(*n, "'script'", ctx.diag);
+  if (auto* n = p.get("query")) yaml::want_string(*n, "'query'", ctx.diag);
+  if (auto* n = p.get("script")) yaml::want_string(*n, "'script'", ctx.diag);
   if (auto* n = p.get("params")) {
-    if (parse::want_seq(*n, "'params'", ctx.diag))
+    if (yaml::want_seq(*n, "'params'", ctx.diag))
       for (auto& item : n->items)
         if (!item.is_scalar() && !item.is_null()) ctx.diag.error(item.pos, "each of 'params' must be a single value");
     if (s) ctx.diag.error(p.entry("params")->first.pos, "'params' goes with 'query', not 'script'");

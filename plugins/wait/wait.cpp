@@ -4,7 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
-#include "parse/node_check.h"
+#include "yaml/check.h"
 
 namespace rb::plugins {
 namespace {
@@ -21,12 +21,12 @@ class WaitPlugin : public plugin::Plugin {
   std::string name() const override { return "wait"; }
 
   void validate(const yaml::Node& p, const plugin::ValidateContext& ctx) const override {
-    if (!parse::want_map(p, fmt::format("'wait' {}", ctx.where), ctx.diag)) return;
-    parse::check_keys(p, {"for", "until", "interval"}, fmt::format("in wait {}", ctx.where), ctx.diag);
+    if (!yaml::want_map(p, fmt::format("'wait' {}", ctx.where), ctx.diag)) return;
+    yaml::check_keys(p, {"for", "until", "interval"}, fmt::format("in wait {}", ctx.where), ctx.diag);
     bool has_for = p.get("for"), has_until = p.get("until");
     if (has_for == has_until)
       ctx.diag.error(p.pos, fmt::format("'wait' {} needs exactly one of 'for' (a duration) or 'until' (a check)", ctx.where));
-    if (auto* f = p.get("for")) parse::want_duration(*f, "'for'", ctx.diag);
+    if (auto* f = p.get("for")) yaml::want_duration(*f, "'for'", ctx.diag);
     if (p.get("interval") && !has_until) ctx.diag.error(p.entry("interval")->first.pos, "'interval' goes with 'until'");
   }
 

@@ -11,26 +11,26 @@
 #include "base/duration.h"
 #include "yaml/node.h"
 
-namespace rb::parse {
+namespace rb::yaml {
 
 /// Reports keys of `map` not in `allowed` ("unknown key 'timout' in step 'x' (did you mean
 /// 'timeout'?)"). `where` completes the message, e.g. "in step 'restore'".
-void check_keys(const yaml::Node& map, const std::vector<std::string>& allowed, std::string_view where,
+void check_keys(const Node& map, const std::vector<std::string>& allowed, std::string_view where,
                 Diagnostics& d);
 
 /// Each returns nullopt (after an error) when the node has the wrong shape. `what` names
 /// the field in messages, e.g. "'timeout' of step 'x'".
-std::optional<std::string> want_string(const yaml::Node& n, std::string_view what, Diagnostics& d);
-std::optional<bool> want_bool(const yaml::Node& n, std::string_view what, Diagnostics& d);
-std::optional<long long> want_int(const yaml::Node& n, std::string_view what, Diagnostics& d,
+std::optional<std::string> want_string(const Node& n, std::string_view what, Diagnostics& d);
+std::optional<bool> want_bool(const Node& n, std::string_view what, Diagnostics& d);
+std::optional<long long> want_int(const Node& n, std::string_view what, Diagnostics& d,
                                   long long min = 0, long long max = 1'000'000'000);
-std::optional<double> want_number(const yaml::Node& n, std::string_view what, Diagnostics& d,
+std::optional<double> want_number(const Node& n, std::string_view what, Diagnostics& d,
                                   double min = 0);
-std::optional<Millis> want_duration(const yaml::Node& n, std::string_view what, Diagnostics& d);
-bool want_map(const yaml::Node& n, std::string_view what, Diagnostics& d);
-bool want_seq(const yaml::Node& n, std::string_view what, Diagnostics& d);
+std::optional<Millis> want_duration(const Node& n, std::string_view what, Diagnostics& d);
+bool want_map(const Node& n, std::string_view what, Diagnostics& d);
+bool want_seq(const Node& n, std::string_view what, Diagnostics& d);
 
 /// The position where a scalar's text starts (after an opening quote).
-SourcePos text_pos(const yaml::Node& n);
+SourcePos text_pos(const Node& n);
 
-}  // namespace rb::parse
+}  // namespace rb::yaml

@@ -1,12 +1,12 @@
-#include "parse/node_check.h"
+#include "yaml/check.h"
 
 #include <fmt/format.h>
 
 #include "base/text.h"
 
-namespace rb::parse {
+namespace rb::yaml {
 
-void check_keys(const yaml::Node& map, const std::vector<std::string>& allowed, std::string_view where,
+void check_keys(const Node& map, const std::vector<std::string>& allowed, std::string_view where,
                 Diagnostics& d) {
   if (!map.is_map()) return;
   for (auto& [k, v] : map.entries) {
@@ -17,20 +17,20 @@ void check_keys(const yaml::Node& map, const std::vector<std::string>& allowed, 
   }
 }
 
-std::optional<std::string> want_string(const yaml::Node& n, std::string_view what, Diagnostics& d) {
+std::optional<std::string> want_string(const Node& n, std::string_view what, Diagnostics& d) {
   if (n.is_scalar()) return n.scalar;
   d.error(n.pos, fmt::format("{} must be a string, not {}", what, n.kind_name()));
   return std::nullopt;
 }
 
-std::optional<bool> want_bool(const yaml::Node& n, std::string_view what, Diagnostics& d) {
+std::optional<bool> want_bool(const Node& n, std::string_view what, Diagnostics& d) {
   bool v;
-  if (yaml::plain_is_bool(n, &v)) return v;
+  if (plain_is_bool(n, &v)) return v;
   d.error(n.pos, fmt::format("{} must be true or false", what));
   return std::nullopt;
 }
 
-std::optional<long long> want_int(const yaml::Node& n, std::string_view what, Diagnostics& d, long long min,
+std::optional<long long> want_int(const Node& n, std::string_view what, Diagnostics& d, long long min,
                                   long long max) {
   long long v;
   if (!yaml::plain_is_int(n, &v)) {
@@ -48,7 +48,7 @@ std::optional<long long> want_int(const yaml::Node& n, std::string_view what, Di
   return v;
 }
 
-std::optional<double> want_number(const yaml::Node& n, std::string_view what, Diagnostics& d, double min) {
+std::optional<double> want_number(const Node& n, std::string_view what, Diagnostics& d, double min) {
   double v;
   if (!yaml::plain_is_number(n, &v)) {
     d.error(n.pos, fmt::format("{} must be a number, not '{}'", what, ellipsize(n.scalar, 40)));
@@ -61,7 +61,7 @@ std::optional<double> want_number(const yaml::Node& n, std::string_view what, Di
   return v;
 }
 
-std::optional<Millis> want_duration(const yaml::Node& n, std::string_view what, Diagnostics& d) {
+std::optional<Millis> want_duration(const Node& n, std::string_view what, Diagnostics& d) {
   if (!n.is_scalar()) {
     d.error(n.pos, fmt::format("{} must be a duration such as 30s or 5m, not {}", what, n.kind_name()));
     return std::nullopt;
@@ -72,19 +72,19 @@ std::optional<Millis> want_duration(const yaml::Node& n, std::string_view what, 
   return v;
 }
 
-bool want_map(const yaml::Node& n, std::string_view what, Diagnostics& d) {
+bool want_map(const Node& n, std::string_view what, Diagnostics& d) {
   if (n.is_map()) return true;
   d.error(n.pos, fmt::format("{} must be a map, not {}", what, n.kind_name()));
   return false;
 }
 
-bool want_seq(const yaml::Node& n, std::string_view what, Diagnostics& d) {
+bool want_seq(const Node& n, std::string_view what, Diagnostics& d) {
   if (n.is_seq()) return true;
   d.error(n.pos, fmt::format("{} must be a list, not {}", what, n.kind_name()));
   return false;
 }
 
-SourcePos text_pos(const yaml::Node& n) {
+SourcePos text_pos(const Node& n) {
   // yaml-cpp marks a quoted scalar at its opening quote; block scalars (| >) at the
   // indicator. Only single-line quoted text is shifted by one.
   SourcePos p = n.pos;
@@ -92,4 +92,4 @@ SourcePos text_pos(const yaml::Node& n) {
   return p;
 }
 
-}  // namespace rb::parse
+}  // namespace rb::yaml
