@@ -8,11 +8,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/stats.h"
 #include "base/text.h"
 #include "cli/commands.h"
+#include "model/live.h"
 #include "cli/driver.h"
 #include "drill/drills.h"
 #include "report/report.h"
+#include "sys/env.h"
+#include "base/events.h"
 
 namespace rb::cli {
 
@@ -99,24 +103,21 @@ std::vector<Due> due_drills(journal::Store& store, const std::vector<drill::Dril
 // setup/teardown: a small runbook run without a store (printed, not journaled).
 bool run_actions(const Global& g, const model::Runbook& rb, plugin::Registry& reg, bool ignore_signals) {
   Masker masker;
-  exec::SystemClock clock;
-  exec::Journal journal(nullptr, clock, masker);
-  journal::RunInfo info;
-  info.id = "drill-" + rb.id;
-  journal.start_new(info, std::chrono::system_clock::now());
   exec::ExecOptions opts;
-  opts.run_id = info.id;
+  opts.run_id = "drill-" + rb.id;
   opts.incident_id = "-";
   opts.operator_name = operator_name("");
   opts.drill = true;
-  opts.run_start = std::chrono::system_clock::now();
-  char cwd[4096];
-  opts.cwd = getcwd(cwd, sizeof cwd) ? cwd : ".";
-  DriveOptions d;
-  d.mode = g.json ? report::ConsoleMode::Json : report::ConsoleMode::Plain;
+  opts.run_start = sys::wall_now();
+  DriveOptions d = drive_options(g, "UTC", nullptr);
+  if (d.mode == report::ConsoleMode::Live) d.mode = report::ConsoleMode::Plain;
+  journal::RunInfo info;
+  info.id = opts.run_id;
+  info.started_at = rfc3339_ms(opts.run_start);
+  d.new_run = info;
   d.yes = true;
   d.ignore_signals = ignore_signals;
-  int code = drive(rb, opts, journal, reg, masker, d);
+  int code = drive(rb, std::move(opts), reg, masker, d);
   guard_signals();
   return code == 0;
 }
@@ -126,7 +127,7 @@ int run_one(const Global& g, const DrillFlags& f, const drill::Drill& d, plugin:
   if (!store) return kEngine;
   journal::DrillRecord rec;
   rec.drill = d.name;
-  rec.started_at = rfc3339_ms(std::chrono::system_clock::now());
+  rec.started_at = rfc3339_ms(sys::wall_now());
   guard_signals();
   if (!g.json) fmt::print("== drill {}: setup\n", d.name);
   rec.setup_ok = !d.setup || run_actions(g, *d.setup, reg, false);
@@ -150,7 +151,7 @@ int run_one(const Global& g, const DrillFlags& f, const drill::Drill& d, plugin:
   }
   if (!g.json) fmt::print("== drill {}: teardown\n", d.name);
   rec.teardown_ok = !d.teardown || run_actions(g, *d.teardown, reg, true);
-  rec.ended_at = rfc3339_ms(std::chrono::system_clock::now());
+  rec.ended_at = rfc3339_ms(sys::wall_now());
   if (auto run = run_id.empty() ? std::nullopt : store->run(run_id)) {
     rec.run_id = run->id;
     rec.runbook = run->runbook;
@@ -158,7 +159,8 @@ int run_one(const Global& g, const DrillFlags& f, const drill::Drill& d, plugin:
     rec.rto_ms = run->rto_ms;
     auto a = parse_time(run->incident_start), b = parse_time(run->ended_at);
     if (a && b) rec.measured_ms = to_unix_ms(*b) - to_unix_ms(*a);
-    rec.passed = run->status == "recovered" && (run->rto_ms == 0 || rec.measured_ms <= run->rto_ms);
+    rec.passed = run->rto_ms == 0 ? run->status == "recovered"
+                                  : model::rto_met(run->status, Millis(rec.measured_ms), Millis(run->rto_ms));
   } else if (rec.setup_ok) {
     rec.status = "not-started";
     rec.note = "the runbook could not start (see the errors above)";
@@ -193,17 +195,12 @@ struct StepStats {
 StepStats stats_of(journal::Store& store, const std::string& run_id) {
   StepStats s;
   for (auto& e : store.events(run_id)) {
-    if (e.type == "step.succeeded" || e.type == "step.failed") s.durations[e.step] = e.data.value("duration_ms", 0LL);
-    if (e.type == "check.failed") s.gate_failures.push_back(e.step + ": " + e.data.value("check", std::string()));
+    if (e.type == ev::kStepSucceeded || e.type == ev::kStepFailed) s.durations[e.step] = e.data.value("duration_ms", 0LL);
+    if (e.type == ev::kCheckFailed) s.gate_failures.push_back(e.step + ": " + e.data.value("check", std::string()));
   }
   return s;
 }
 
-long long median(std::vector<long long> v) {
-  std::sort(v.begin(), v.end());
-  if (v.empty()) return 0;
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
 
 int history(const Global& g, journal::Store& store, const std::vector<drill::Drill>& drills, const std::string& only,
             const std::string& tz) {
@@ -356,7 +353,7 @@ int cmd_drill(const Global& g, const DrillFlags& f) {
   auto reg = make_registry(g);
   auto drills = load(f, *reg);
   if (!drills) return kInvalid;
-  WallTime now = std::chrono::system_clock::now();
+  WallTime now = sys::wall_now();
   if (!f.at.empty()) {
     auto t = parse_time(f.at);
     if (!t) {

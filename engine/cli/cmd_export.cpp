@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cli/commands.h"
+#include "sys/env.h"
 #include "report/report.h"
 
 namespace rb::cli {
@@ -55,7 +56,7 @@ int cmd_export(const Global& g, const std::string& run_id, const std::string& fo
     error(fmt::format("no run '{}' in {}", run_id, store->describe()));
     return kInvalid;
   }
-  auto rep = report::build_report(*run, store->events(run_id), std::chrono::system_clock::now(), version());
+  auto rep = report::build_report(*run, store->events(run_id), sys::wall_now(), version());
   std::string text;
   if (format == "markdown") text = report::to_markdown(rep, tz);
   else if (format == "html") text = report::to_html(rep, tz);

@@ -3,8 +3,11 @@
 
 #include "base/text.h"
 #include "cli/commands.h"
+#include "sys/env.h"
+#include "model/live.h"
 #include "cli/driver.h"
 #include "report/console.h"
+#include "base/events.h"
 
 namespace rb::cli {
 
@@ -12,7 +15,7 @@ namespace {
 
 std::string duration_of(const journal::RunInfo& r) {
   auto a = parse_time(r.started_at);
-  auto b = r.ended_at.empty() ? std::optional<WallTime>(std::chrono::system_clock::now()) : parse_time(r.ended_at);
+  auto b = r.ended_at.empty() ? std::optional<WallTime>(sys::wall_now()) : parse_time(r.ended_at);
   if (!a || !b) return "?";
   return format_duration_short(std::chrono::duration_cast<Millis>(*b - *a));
 }
@@ -20,7 +23,7 @@ std::string duration_of(const journal::RunInfo& r) {
 // RTO measured: incident start -> run.ended (or now).
 std::optional<Millis> rto_measured(const journal::RunInfo& r) {
   auto a = parse_time(r.incident_start.empty() ? r.started_at : r.incident_start);
-  auto b = r.ended_at.empty() ? std::optional<WallTime>(std::chrono::system_clock::now()) : parse_time(r.ended_at);
+  auto b = r.ended_at.empty() ? std::optional<WallTime>(sys::wall_now()) : parse_time(r.ended_at);
   if (!a || !b) return std::nullopt;
   return std::chrono::duration_cast<Millis>(*b - *a);
 }
@@ -29,7 +32,7 @@ std::string rto_met(const journal::RunInfo& r) {
   if (r.rto_ms == 0) return "-";
   if (r.status == "running") return "…";
   auto m = rto_measured(r);
-  return (r.status == "recovered" && m && m->count() <= r.rto_ms) ? "yes" : "no";
+  return m && model::rto_met(r.status, *m, Millis(r.rto_ms)) ? "yes" : "no";
 }
 
 std::optional<journal::RunInfo> find_run(journal::Store& s, const std::string& id) {
@@ -77,13 +80,13 @@ int cmd_status(const Global& g, const std::string& run_id) {
   std::string step, step_state = "-";
   int attempt = 0;
   for (auto& e : events) {
-    if (e.type == "step.started") {
+    if (e.type == ev::kStepStarted) {
       step = e.step;
       attempt = e.attempt;
       step_state = "running";
-    } else if (e.type == "step.succeeded" && e.step == step) step_state = "succeeded";
-    else if (e.type == "step.failed" && e.step == step) step_state = "failed";
-    else if (e.type == "approval.requested" && e.step == step) step_state = "waiting for approval";
+    } else if (e.type == ev::kStepSucceeded && e.step == step) step_state = "succeeded";
+    else if (e.type == ev::kStepFailed && e.step == step) step_state = "failed";
+    else if (e.type == ev::kApprovalRequested && e.step == step) step_state = "waiting for approval";
   }
   auto held = store->lease(r->incident);
   bool live = r->status == "running" && held && held->expires_ms > now_ms();
@@ -172,11 +175,11 @@ int cmd_note(const Global& g, const std::string& run_id, const std::string& text
     return kOk;
   }
   journal::Event e;
-  auto now = std::chrono::system_clock::now();
+  auto now = sys::wall_now();
   e.ts = rfc3339_ms(now);
   auto start = parse_time(r->started_at);
   e.t = start ? static_cast<double>(to_unix_ms(now) - to_unix_ms(*start)) / 1000.0 : 0;
-  e.type = "note";
+  e.type = ev::kNote;
   e.data = note;
   auto s = store->append_next(run_id, e);
   if (!s.ok()) {

@@ -7,6 +7,7 @@
 #include "exec/state.h"
 #include "plan/format.h"
 #include "plan/graph.h"
+#include "sys/env.h"
 
 namespace rb::cli {
 
@@ -20,7 +21,7 @@ int dry_run_print(const model::Runbook& rb, plugin::Registry& reg, const Value& 
   st.inputs = inputs;
   st.secret_inputs = secrets;
   st.run_id = run_id;
-  st.run_start = std::chrono::system_clock::now();
+  st.run_start = sys::wall_now();
   st.rto = rb.objectives.rto;
   exec::StateRenderer r(st, masker);
   auto render = [&](const model::Action& a) -> std::string {
@@ -77,7 +78,7 @@ Status take_incident(journal::Store& store, const std::string& flag, std::string
     if (!s.ok()) return Status::Error(fmt::format("incident {} is being handled by another engine: {}", flag, s.message()));
     return s;
   }
-  std::string day = calendar_date(std::chrono::system_clock::now(), "UTC");
+  std::string day = calendar_date(sys::wall_now(), "UTC");
   std::string compact;
   for (char c : day)
     if (c != '-') compact += c;
@@ -89,6 +90,59 @@ Status take_incident(journal::Store& store, const std::string& flag, std::string
   return Status::Error("cannot allocate an incident id");
 }
 
+// --incident-start: when the incident began (the RTO clock's start); nullopt after an
+// error was reported.
+std::optional<WallTime> clock_start_of(const RunFlags& f, WallTime started) {
+  if (f.incident_start.empty()) return started;
+  auto t = parse_time(f.incident_start);
+  if (!t) {
+    error(fmt::format("--incident-start '{}' is not a time (use e.g. 2026-11-23T03:12:00Z)", f.incident_start));
+    return std::nullopt;
+  }
+  if (*t > started) {
+    error(fmt::format("--incident-start {} is in the future", f.incident_start));
+    return std::nullopt;
+  }
+  return t;
+}
+
+// One engine per incident: takes the lease, and refuses an incident whose earlier run
+// is unfinished (it must be resumed, not started again).
+bool lease_incident(journal::Store& store, const RunFlags& f, std::string* incident, journal::Lease* lease) {
+  if (auto s = take_incident(store, f.incident, incident, lease); !s.ok()) {
+    error(s.message());
+    return false;
+  }
+  for (auto& other : store.runs_of_incident(*incident)) {
+    if (other.status != "running") continue;
+    store.release_lease(*incident, *lease);
+    error(fmt::format("incident {} has an unfinished run {} whose engine is gone: continue it with `runbook resume {}`",
+                      *incident, other.id, other.id));
+    return false;
+  }
+  return true;
+}
+
+journal::RunInfo run_info(const model::Runbook& rb, const RunFlags& f, const exec::ExecOptions& o, WallTime started) {
+  journal::RunInfo info;
+  info.id = o.run_id;
+  info.incident = o.incident_id;
+  info.runbook = rb.id;
+  info.title = rb.title;
+  info.file = rb.file;
+  info.content_hash = rb.content_hash;
+  info.severity = rb.severity;
+  info.started_at = rfc3339_ms(started);
+  info.incident_start = rfc3339_ms(o.run_start);
+  info.drill = f.drill;
+  info.drill_name = f.drill_name;
+  info.operator_name = o.operator_name;
+  info.inputs = o.inputs;
+  info.rto_ms = rb.objectives.rto ? rb.objectives.rto->count() : 0;
+  info.rpo_ms = rb.objectives.rpo ? rb.objectives.rpo->count() : 0;
+  return info;
+}
+
 }  // namespace
 
 int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
@@ -98,106 +152,49 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   auto inputs = resolve_inputs(*rb, f.inputs_file, f.inputs);
   if (!inputs) return kInvalid;
   std::map<std::string, exec::GivenAnswer> answers;
-  if (!parse_answers(*rb, f.answers, &answers)) return kInvalid;
-  if (!check_plugins(*rb, *reg)) return kInvalid;
-
-  WallTime started = std::chrono::system_clock::now();
-  WallTime clock_start = started;
-  if (!f.incident_start.empty()) {
-    auto t = parse_time(f.incident_start);
-    if (!t) {
-      error(fmt::format("--incident-start '{}' is not a time (use e.g. 2026-11-23T03:12:00Z)", f.incident_start));
-      return kInvalid;
-    }
-    if (*t > started) {
-      error(fmt::format("--incident-start {} is in the future", f.incident_start));
-      return kInvalid;
-    }
-    clock_start = *t;
-  }
+  if (!parse_answers(*rb, f.answers, &answers) || !check_plugins(*rb, *reg)) return kInvalid;
+  WallTime started = sys::wall_now();
+  auto clock_start = clock_start_of(f, started);
+  if (!clock_start) return kInvalid;
   if (!f.tz.empty() && !known_time_zone(f.tz)) {
     error(fmt::format("--tz '{}' is not a known time zone (e.g. UTC, Europe/Paris)", f.tz));
     return kInvalid;
   }
 
   Masker masker;
-  std::set<std::string> secrets = secret_inputs(*rb, *inputs, masker);
+  exec::ExecOptions opts;
+  opts.run_id = new_run_id();
+  opts.secret_inputs = secret_inputs(*rb, *inputs, masker);
+  if (run_id_out) *run_id_out = opts.run_id;
+  if (f.dry_run == "plain") return dry_run_print(*rb, *reg, *inputs, opts.secret_inputs, masker, opts.run_id);
 
-  std::string run_id = new_run_id();
-  if (run_id_out) *run_id_out = run_id;
-  if (f.dry_run == "plain") return dry_run_print(*rb, *reg, *inputs, secrets, masker, run_id);
-
-  bool probes = f.dry_run == "probes";
   std::unique_ptr<journal::Store> store;
-  if (!probes) {
-    store = open_store_or_report(g);
-    if (!store) return kEngine;
-  }
+  opts.probes_only = f.dry_run == "probes";
+  if (!opts.probes_only && !(store = open_store_or_report(g))) return kEngine;
   std::string incident = f.incident.empty() ? "DRY-RUN" : f.incident;
   journal::Lease lease;
-  if (store) {
-    // One engine per incident: the lease is taken atomically in the store.
-    if (auto s = take_incident(*store, f.incident, &incident, &lease); !s.ok()) {
-      error(s.message());
-      return kEngine;
-    }
-    for (auto& other : store->runs_of_incident(incident)) {
-      if (other.status != "running") continue;
-      store->release_lease(incident, lease);
-      error(fmt::format("incident {} has an unfinished run {} whose engine is gone: continue it with `runbook resume "
-                        "{}`",
-                        incident, other.id, other.id));
-      return kEngine;
-    }
-  }
+  if (store && !lease_incident(*store, f, &incident, &lease)) return kEngine;
 
-  exec::SystemClock clock;
-  exec::Journal journal(store.get(), clock, masker);
-  journal::RunInfo info;
-  info.id = run_id;
-  info.incident = incident;
-  info.runbook = rb->id;
-  info.title = rb->title;
-  info.file = rb->file;
-  info.content_hash = rb->content_hash;
-  info.severity = rb->severity;
-  info.started_at = rfc3339_ms(started);
-  info.incident_start = rfc3339_ms(clock_start);
-  info.drill = f.drill;
-  info.drill_name = f.drill_name;
-  info.operator_name = operator_name(f.operator_name);
-  info.inputs = *inputs;
-  info.rto_ms = rb->objectives.rto ? rb->objectives.rto->count() : 0;
-  info.rpo_ms = rb->objectives.rpo ? rb->objectives.rpo->count() : 0;
-  journal.start_new(info, started);
-
-  exec::ExecOptions opts;
-  opts.run_id = run_id;
   opts.incident_id = incident;
-  opts.operator_name = info.operator_name;
+  opts.operator_name = operator_name(f.operator_name);
   opts.drill = f.drill;
   opts.inputs = *inputs;
-  opts.secret_inputs = secrets;
-  opts.run_start = clock_start;
-  char cwd[4096];
-  opts.cwd = getcwd(cwd, sizeof cwd) ? cwd : ".";
-  opts.probes_only = probes;
+  opts.run_start = *clock_start;
   if (store) opts.step_medians = drill_medians(*store, rb->id);
 
-  DriveOptions d;
-  d.mode = g.json ? report::ConsoleMode::Json : (isatty(1) ? report::ConsoleMode::Live : report::ConsoleMode::Plain);
-  d.tz = f.tz;
-  d.store = store.get();
+  DriveOptions d = drive_options(g, f.tz, store.get());
+  d.new_run = run_info(*rb, f, opts, started);
   d.lease = lease;
   d.lease_key = incident;
   d.lease_ttl_ms = lease_ttl_ms();
   d.answers = answers;
   d.yes = f.yes;
   // With --json every line is an event: the first, run.started, carries the ids.
-  if (!g.json) fmt::print("run {} incident {}\n", run_id, incident);
+  if (!g.json) fmt::print("run {} incident {}\n", opts.run_id, incident);
   std::fflush(stdout);
   exec::RunResult result;
-  int code = drive(*rb, opts, journal, *reg, masker, d, &result);
+  std::string run_id = opts.run_id;
+  int code = drive(*rb, std::move(opts), *reg, masker, d, &result);
   if (!g.json && !result.engine_error && store)
     fmt::print("\nreport: runbook export {} --format markdown{}\n", run_id,
                g.store.empty() ? "" : " --store " + mask_url_passwords(g.store));

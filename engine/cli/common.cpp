@@ -1,10 +1,11 @@
 #include "cli/common.h"
+#include "sys/env.h"
 
 #include <fmt/format.h>
 #include <random>
 #include <unistd.h>
 
-#include "../plugins/builtin.h"
+#include "builtin.h"
 #include "base/text.h"
 #include "base/time.h"
 #include "yaml/check.h"
@@ -57,7 +58,7 @@ std::string operator_name(const std::string& flag) {
 
 std::string new_run_id() {
   std::random_device rd;
-  auto now = std::chrono::system_clock::now();
+  auto now = sys::wall_now();
   std::string ts = rfc3339_ms(now);  // 2026-11-23T18:44:53.123Z
   std::string compact;
   for (char c : ts.substr(0, 19))

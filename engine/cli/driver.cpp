@@ -2,14 +2,16 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <csignal>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "base/events.h"
+#include "base/stats.h"
 #include "base/text.h"
+#include "sys/env.h"
 #include "sys/process.h"
 
 namespace rb::cli {
@@ -38,18 +40,14 @@ std::map<std::string, Millis> drill_medians(journal::Store& store, const std::st
     if (it->runbook != runbook_id || it->run_id.empty() || it->status != "recovered") continue;
     ++used;
     for (auto& e : store.events(it->run_id))
-      if (e.type == "step.succeeded") seen[e.step].push_back(e.data.value("duration_ms", 0LL));
+      if (e.type == ev::kStepSucceeded) seen[e.step].push_back(e.data.value("duration_ms", 0LL));
   }
   std::map<std::string, Millis> out;
-  for (auto& [step, v] : seen) {
-    std::sort(v.begin(), v.end());
-    long long m = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-    out[step] = Millis(m);
-  }
+  for (auto& [step, v] : seen) out[step] = Millis(median(v));
   return out;
 }
 
-long long now_ms() { return to_unix_ms(std::chrono::system_clock::now()); }
+long long now_ms() { return to_unix_ms(sys::wall_now()); }
 
 bool parse_answers(const model::Runbook& rb, const std::vector<std::string>& flags,
                    std::map<std::string, exec::GivenAnswer>* out, bool any_step) {
@@ -106,100 +104,144 @@ bool check_plugins(const model::Runbook& rb, plugin::Registry& reg) {
   return ok;
 }
 
-int drive(const model::Runbook& rb, exec::ExecOptions opts, exec::Journal& journal, plugin::Registry& reg,
-          Masker& masker, const DriveOptions& d, exec::RunResult* result_out) {
-  asio::io_context io;
-  auto reaper = sys::become_subreaper(io);
-  report::Console console(d.mode, d.tz);
-  journal.observe([&console](const journal::Event& e) { console.event(e); });
-  journal.set_lease_epoch(d.lease.epoch);
+DriveOptions drive_options(const Global& g, const std::string& tz, journal::Store* store) {
+  DriveOptions d;
+  d.mode = g.json ? report::ConsoleMode::Json : (isatty(1) ? report::ConsoleMode::Live : report::ConsoleMode::Plain);
+  d.tz = tz.empty() ? "UTC" : tz;
+  d.store = store;
+  return d;
+}
 
-  exec::Answers answers(io, opts.operator_name, d.yes, opts.drill, d.answers);
+namespace {
 
-  std::string run_id = opts.run_id;
-  auto exp = std::make_unique<exec::Executor>(rb, std::move(opts), journal, reg, answers, masker, io);
-  exec::Executor& ex = *exp;
-  ex.set_on_tick([&](const model::LiveState& s) {
-    console.tick(s);
-    if (d.store) {
-      for (auto& note : d.store->take_notes(run_id)) {
-        journal.emit("note", "", 0, note);
-        journal.commit();
+// One run's engine on one loop. Everything that must outlive the executor is declared
+// before it, so that it goes first.
+class Drive {
+ public:
+  Drive(const model::Runbook& rb, exec::ExecOptions opts, plugin::Registry& reg, Masker& masker, const DriveOptions& d)
+      : d_(d), reg_(reg), masker_(masker), env_(sys::make_posix_env(io_)), reaper_(sys::become_subreaper(io_)),
+        console_(d.mode, d.tz), journal_(d.store, *env_, masker), answers_(*env_, opts.operator_name, d.yes, opts.drill, d.answers),
+        signals_(io_, SIGINT, SIGTERM), lease_timer_(env_->timer()), tick_timer_(env_->timer()) {
+    run_id_ = opts.run_id;
+    journal_.observe([this](const journal::Event& e) { console_.event(e); });
+    journal_.set_lease_epoch(d.lease.epoch);
+    if (d.new_run) journal_.start_new(*d.new_run, parse_time(d.new_run->started_at).value_or(env_->wall()));
+    else journal_.start_resumed(run_id_, d.resumed_last_seq, d.resumed_started);
+    opts.kill_grace = kill_grace();
+    if (opts.cwd.empty()) opts.cwd = env_->cwd();
+    ex_ = std::make_unique<exec::Executor>(rb, std::move(opts), journal_, reg, answers_, masker, *env_);
+    ex_->set_on_output([this](const std::string& step, const std::string& line) { console_.output(step, line); });
+  }
+
+  int run(exec::RunResult* out) {
+    wait_signal();
+    if (d_.store && d_.lease.epoch > 0) renew_lease();
+    tick();
+    auto on_end = [this](exec::RunResult r) { end(std::move(r)); };
+    if (d_.resume) {
+      journal_.emit(ev::kRunResumed, "", 0, d_.resumed_event);
+      if (auto s = journal_.commit(); !s.ok()) {
+        console_.close();
+        error(masker_, s.message());
+        return kEngine;
       }
+      ex_->resume(*d_.resume, on_end);
+    } else {
+      ex_->start(on_end);
     }
-  });
-  ex.set_on_output([&console](const std::string& step, const std::string& line) { console.output(step, line); });
+    io_.run();
+    ex_.reset();        // the executor and the actions it holds go first,
+    reg_.finish_run();  // then what plugins keep bound to this loop, before the loop goes
+    console_.close();
+    if (result_.engine_error) error(masker_, fmt::format("engine stopped: {}", result_.error));
+    // Best effort even after an engine error, so that `resume` need not wait for expiry; a
+    // lost lease is not ours to release (holder and epoch no longer match).
+    if (d_.store && d_.lease.epoch > 0) d_.store->release_lease(d_.lease_key, d_.lease);
+    if (out) *out = result_;
+    return result_.exit_code();
+  }
 
-  exec::RunResult result;
-  bool ended = false;
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  int signals_seen = 0;
-  std::function<void()> wait_signal = [&] {
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-      if (ec || ended) return;
-      ++signals_seen;
-      if (d.ignore_signals) {
+ private:
+  static Millis kill_grace() {
+    const char* e = std::getenv("RUNBOOK_KILL_GRACE_MS");
+    return e && std::atoll(e) >= 0 ? Millis(std::atoll(e)) : Millis(3000);
+  }
+
+  void wait_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec || ended_) return;
+      ++signals_seen_;
+      if (d_.ignore_signals) {
         fmt::print(stderr, "runbook: teardown in progress: it always runs to the end\n");
-      } else if (signals_seen == 1) {
-        ex.abort(fmt::format("interrupted by {}", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+      } else if (signals_seen_ == 1) {
+        ex_->abort(fmt::format("interrupted by {}", sig == SIGINT ? "SIGINT" : "SIGTERM"));
       } else {
         fmt::print(stderr, "runbook: stopping (rollbacks and run.ended are being recorded)…\n");
       }
       wait_signal();
     });
-  };
-  wait_signal();
+  }
 
   // The lease: renewed well before it expires; losing it stops the engine without writing.
-  asio::steady_timer lease_timer(io);
-  std::function<void()> renew = [&] {
-    lease_timer.expires_after(std::chrono::milliseconds(std::max(50LL, d.lease_ttl_ms / 3)));
-    lease_timer.async_wait([&](const boost::system::error_code& ec) {
-      if (ec || ended) return;
-      auto s = d.store->renew_lease(d.lease_key, d.lease, d.lease_ttl_ms, now_ms());
-      if (!s.ok()) {
-        console.close();
-        error(masker, s.message());
-        ended = true;
-        result = exec::RunResult{model::EndState::Failed, s.message(), true, s.message()};
-        ex.abort("lost the lease");
-        io.stop();
-        return;
-      }
-      renew();
+  void renew_lease() {
+    lease_timer_->arm(Millis(std::max(50LL, d_.lease_ttl_ms / 3)), [this] {
+      if (ended_) return;
+      auto s = d_.store->renew_lease(d_.lease_key, d_.lease, d_.lease_ttl_ms, now_ms());
+      if (s.ok()) return renew_lease();
+      console_.close();
+      error(masker_, s.message());
+      end(exec::RunResult{model::EndState::Failed, s.message(), true, s.message()});
+      ex_->abort("lost the lease");
     });
-  };
-  if (d.store && d.lease.epoch > 0) renew();
-
-  auto on_end = [&](exec::RunResult r) {
-    if (ended) return;
-    ended = true;
-    result = r;
-    lease_timer.cancel();
-    signals.cancel();
-    io.stop();
-  };
-  if (d.resume) {
-    journal.emit("run.resumed", "", 0, d.resumed_event);
-    if (auto s = journal.commit(); !s.ok()) {
-      console.close();
-      error(masker, s.message());
-      return kEngine;
-    }
-    ex.resume(*d.resume, on_end);
-  } else {
-    ex.start(on_end);
   }
-  io.run();
-  exp.reset();       // the executor and the actions it holds go first,
-  reg.finish_run();  // then what plugins keep bound to this loop, before the loop goes
-  console.close();
-  if (result.engine_error) error(masker, fmt::format("engine stopped: {}", result.error));
-  // Best effort even after an engine error, so that `resume` need not wait for expiry; a
-  // lost lease is not ours to release (holder and epoch no longer match).
-  if (d.store && d.lease.epoch > 0) d.store->release_lease(d.lease_key, d.lease);
-  if (result_out) *result_out = result;
-  return result.exit_code();
+
+  // The live view and the notes other processes queued for this run's journal.
+  void tick() {
+    if (ended_) return;
+    console_.tick(ex_->live());
+    if (d_.store) {
+      for (auto& note : d_.store->take_notes(run_id_)) {
+        journal_.emit(ev::kNote, "", 0, note);
+        journal_.commit();
+      }
+    }
+    tick_timer_->arm(d_.tick, [this] { tick(); });
+  }
+
+  void end(exec::RunResult r) {
+    if (ended_) return;
+    ended_ = true;
+    result_ = std::move(r);
+    lease_timer_->cancel();
+    tick_timer_->cancel();
+    signals_.cancel();
+    io_.stop();
+  }
+
+  const DriveOptions& d_;
+  plugin::Registry& reg_;
+  Masker& masker_;
+  asio::io_context io_;
+  std::unique_ptr<sys::Env> env_;
+  std::shared_ptr<void> reaper_;
+  report::Console console_;
+  exec::Journal journal_;
+  exec::Answers answers_;
+  asio::signal_set signals_;
+  std::unique_ptr<sys::Timer> lease_timer_, tick_timer_;
+  std::unique_ptr<exec::Executor> ex_;
+  std::string run_id_;
+  exec::RunResult result_;
+  bool ended_ = false;
+  int signals_seen_ = 0;
+};
+
+}  // namespace
+
+int drive(const model::Runbook& rb, exec::ExecOptions opts, plugin::Registry& reg, Masker& masker,
+          const DriveOptions& d, exec::RunResult* result_out) {
+  Drive drive(rb, std::move(opts), reg, masker, d);
+  return drive.run(result_out);
 }
 
 }  // namespace rb::cli

@@ -1,9 +1,5 @@
 #include "exec/answers.h"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include <fmt/format.h>
 #include <deque>
 #include <iostream>
@@ -13,8 +9,6 @@
 #include "base/text.h"
 
 namespace rb::exec {
-
-namespace asio = boost::asio;
 
 std::optional<GivenAnswer> parse_answer(const std::string& text) {
   std::string t(trim(text));
@@ -29,15 +23,16 @@ std::optional<GivenAnswer> parse_answer(const std::string& text) {
   if (t == "yes" || t == "y" || t == "approve" || t == "approved" || t == "done" || t == "ok") a.yes = true;
   else if (t == "no" || t == "n" || t == "reject" || t == "rejected") a.yes = false;
   else return std::nullopt;
+  a.done = t == "done";
   return a;
 }
 
 // Reads stdin lines on a thread of its own (blocking reads; stdin's flags stay untouched)
 // and hands them to the loop.
 struct Answers::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& i) : io(i), timer(i) {}
-  asio::io_context& io;
-  asio::steady_timer timer;
+  explicit Impl(sys::Env& e) : env(e), timer(e.timer()) {}
+  sys::Env& env;
+  std::unique_ptr<sys::Timer> timer;
   std::string op;
   bool yes_all = false, drill = false;
   std::map<std::string, GivenAnswer> given;
@@ -56,9 +51,9 @@ struct Answers::Impl : std::enable_shared_from_this<Impl> {
     std::thread([self] {
       std::string line;
       while (std::getline(std::cin, line)) {
-        asio::post(self->io, [self, line] { self->on_line(line); });
+        self->env.post([self, line] { self->on_line(line); });
       }
-      asio::post(self->io, [self] { self->on_eof(); });
+      self->env.post([self] { self->on_eof(); });
     }).detach();
   }
 
@@ -115,18 +110,18 @@ struct Answers::Impl : std::enable_shared_from_this<Impl> {
 
   void finish(plugin::Answer ans) {
     if (!pending) return;
-    timer.cancel();
+    timer->cancel();
     auto p = std::move(*pending);
     pending.reset();
     for (auto& r : p.refused) ans.refused.push_back(r);
     auto cb = p.cb;
-    asio::post(io, [cb, ans] { cb(ans); });
+    env.post([cb, ans] { cb(ans); });
   }
 };
 
-Answers::Answers(asio::io_context& io, std::string operator_name, bool yes_all, bool drill,
+Answers::Answers(sys::Env& env, std::string operator_name, bool yes_all, bool drill,
                  std::map<std::string, GivenAnswer> given)
-    : impl_(std::make_shared<Impl>(io)) {
+    : impl_(std::make_shared<Impl>(env)) {
   impl_->op = std::move(operator_name);
   impl_->yes_all = yes_all;
   impl_->drill = drill;
@@ -140,7 +135,7 @@ void Answers::ask(const plugin::Question& q, std::function<void(plugin::Answer)>
   std::vector<std::string> refused;
   auto done = [&](plugin::Answer a) {
     a.refused.insert(a.refused.begin(), refused.begin(), refused.end());
-    asio::post(m.io, [cb, a] { cb(a); });
+    m.env.post([cb, a] { cb(a); });
   };
   if (auto it = m.given.find(q.step_id); it != m.given.end()) {
     std::string by = it->second.by.empty() ? m.op : it->second.by;
@@ -186,9 +181,7 @@ void Answers::ask(const plugin::Question& q, std::function<void(plugin::Answer)>
   if (q.timeout) {
     auto self = impl_;
     Millis t = *q.timeout;
-    m.timer.expires_after(t);
-    m.timer.async_wait([self, t](const boost::system::error_code& ec) {
-      if (ec) return;
+    m.timer->arm(t, [self, t] {
       plugin::Answer a;
       a.note = fmt::format("unanswered after {}", Impl::format_timeout(t));
       fmt::print(stderr, "\n    {}: treated as rejected.\n", a.note);

@@ -9,15 +9,13 @@
 #include <string>
 
 #include "plugin/interaction.h"
-
-namespace boost::asio {
-class io_context;
-}
+#include "sys/env.h"
 
 namespace rb::exec {
 
 struct GivenAnswer {
   bool yes = false;
+  bool done = false;  ///< answered "done" (a manual step, or an interrupted step that completed)
   std::string by;  ///< empty: the operator
 };
 
@@ -26,7 +24,7 @@ std::optional<GivenAnswer> parse_answer(const std::string& text);
 
 class Answers : public plugin::Interaction {
  public:
-  Answers(boost::asio::io_context& io, std::string operator_name, bool yes_all, bool drill,
+  Answers(sys::Env& env, std::string operator_name, bool yes_all, bool drill,
           std::map<std::string, GivenAnswer> given);
   ~Answers() override;
   void ask(const plugin::Question& q, std::function<void(plugin::Answer)> cb) override;

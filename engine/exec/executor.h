@@ -1,10 +1,19 @@
-// The executor: walks a runbook's state machine on one Boost.Asio io_context, from
-// `start` to an end step. It decides through exec/decide.h and does through plugins; it
-// journals every event before acting on the next one (exec/journal.h).
+// The executor: walks a runbook's state machine from `start` to an end step, on the
+// loop of its sys::Env. This file is the short driver loop over the pure decide layer
+// (exec/decide.h); the doing is split by responsibility:
+//   attempt.h     one attempt of a step under the step's deadline
+//   action_run.h  every action the engine starts: its deadline, its cancel, the kill grace
+//   gates.h       verify gates and polling (within/interval, wait.until)
+//   parallel.h    parallel branches, max_concurrency, cancel on first failure
+//   rollbacks.h   rollbacks newest-first when a run ends failed or aborted
+//   rto_clock.h   rto.warning / rto.breached / step.over_budget and the live RTO state
+// It journals every event before acting on the next one: the outcome of step k, its
+// transition and the start of step k+1 are committed together, in one transaction,
+// before step k+1's action starts (exec/journal.h).
 //
-// Lifecycle: construct, start(); the io_context then runs the run; `on_end` is called
-// once with the result. abort() (SIGINT/SIGTERM, RTO breach with on_breach: abort)
-// cancels the current action, runs rollbacks and ends the run `aborted`.
+// Lifecycle: construct, start() or resume(); run the Env's loop; `on_end` is called once
+// with the result. abort() (an operator, an RTO breach with on_breach: abort) cancels the
+// current action, runs rollbacks and ends the run `aborted`.
 #pragma once
 
 #include <functional>
@@ -16,31 +25,10 @@
 #include <vector>
 
 #include "exec/decide.h"
-#include "exec/journal.h"
-#include "exec/state.h"
-#include "model/runbook.h"
-#include "plugin/interaction.h"
-#include "plugin/plugin.h"
-
-namespace boost::asio {
-class io_context;
-}
+#include "exec/run_context.h"
+#include "model/live.h"
 
 namespace rb::exec {
-
-struct ExecOptions {
-  std::string run_id;
-  std::string incident_id;
-  std::string operator_name;
-  bool drill = false;
-  Value inputs = Value::object();  ///< typed, defaults applied
-  std::set<std::string> secret_inputs;
-  WallTime run_start;              ///< the RTO clock's start (run start or --incident-start)
-  std::string cwd;                 ///< where actions run
-  bool probes_only = false;        ///< --dry-run=probes: only mutates: false actions and checks
-  std::map<std::string, Millis> step_medians;  ///< from drills: beat budgets in projections
-  Millis tick{1000};               ///< live-view refresh period
-};
 
 struct RunResult {
   model::EndState state = model::EndState::Failed;
@@ -51,8 +39,7 @@ struct RunResult {
   int exit_code() const;
 };
 
-
-/// State carried over from an earlier engine's timeline (resume). See journal/replay.h.
+/// State carried over from an earlier engine's timeline (resume). See exec/replay.h.
 struct ResumePoint {
   enum class Mode {
     Enter,        ///< run `step` from attempt `attempt` (a fresh step, a pending retry, an interrupted idempotent one)
@@ -76,7 +63,7 @@ struct ResumePoint {
 class Executor {
  public:
   Executor(const model::Runbook& rb, ExecOptions opts, Journal& journal, plugin::Registry& registry,
-           plugin::Interaction& interaction, Masker& masker, boost::asio::io_context& io);
+           plugin::Interaction& interaction, Masker& masker, sys::Env& env);
   ~Executor();
 
   /// A new run: emits run.started and enters `start`.
@@ -85,20 +72,15 @@ class Executor {
   void resume(const ResumePoint& at, std::function<void(RunResult)> on_end);
   void abort(const std::string& reason);
 
-  void set_on_tick(std::function<void(const model::LiveState&)> f) { on_tick_ = std::move(f); }
-  void set_on_output(std::function<void(const std::string& step, const std::string& line)> f) {
-    on_output_ = std::move(f);
-  }
+  void set_on_output(std::function<void(const std::string& step, const std::string& line)> f);
   model::LiveState live() const;
 
   RunState& state() { return state_; }
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
   RunState state_;
-  std::function<void(const model::LiveState&)> on_tick_;
-  std::function<void(const std::string&, const std::string&)> on_output_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace rb::exec

@@ -4,8 +4,8 @@
 
 namespace rb::exec {
 
-Journal::Journal(journal::Store* store, const Clock& clock, const Masker& masker)
-    : store_(store), clock_(clock), masker_(masker) {}
+Journal::Journal(journal::Store* store, sys::Env& env, const Masker& masker)
+    : store_(store), env_(env), masker_(masker) {}
 
 void Journal::start_new(journal::RunInfo info, WallTime run_start) {
   run_id_ = info.id;
@@ -24,36 +24,34 @@ void Journal::start_resumed(const std::string& run_id, long long last_seq, WallT
 long long Journal::emit(const std::string& type, const std::string& step, int attempt, Value data) {
   journal::Event e;
   e.seq = ++seq_;
-  WallTime now = clock_.wall();
+  WallTime now = env_.wall();
   e.ts = rfc3339_ms(now);
   e.t = static_cast<double>(to_unix_ms(now) - to_unix_ms(run_start_)) / 1000.0;
   e.type = type;
   e.step = step;
   e.attempt = attempt;
   e.data = masker_.mask_json(data);
-  for (auto& o : observers_) o(e);
   pending_.push_back(std::move(e));
   return seq_;
 }
 
 Status Journal::commit() {
   if (!error_.empty()) return Status::Error(error_);
-  if (!store_) {
-    pending_.clear();
-    return Status::OK();
-  }
   Status s = Status::OK();
-  if (create_) {
+  if (store_ && create_) {
     s = store_->create_run(*create_, pending_, epoch_);
     if (s.ok()) create_.reset();
-  } else if (!pending_.empty()) {
+  } else if (store_ && !pending_.empty()) {
     s = store_->append(run_id_, pending_, epoch_);
   }
   if (!s.ok()) {
     error_ = masker_.mask(s.message());
     return Status::Error(error_);
   }
-  pending_.clear();
+  std::vector<journal::Event> done;
+  done.swap(pending_);
+  for (auto& e : done)
+    for (auto& o : observers_) o(e);
   return s;
 }
 

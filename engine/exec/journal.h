@@ -1,7 +1,8 @@
 // The run's journal: numbers events (seq without gaps), stamps them (ts, t), masks every
 // secret, hands them to observers (the operator view, --json), and commits them to the
-// store. Events are buffered until commit(); the executor commits before it starts any
-// action and before it ends, so an event is durable before the engine acts on it.
+// store, then hands them to observers (the operator view, --json). Events are buffered
+// until commit(); the executor commits before it starts any action and before it ends,
+// so an event is durable before the engine acts on it or shows it.
 #pragma once
 
 #include <functional>
@@ -13,27 +14,17 @@
 #include "base/status.h"
 #include "base/time.h"
 #include "journal/store.h"
+#include "sys/env.h"
 
 namespace rb::exec {
-
-/// Wall and monotonic time, injectable for tests.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual WallTime wall() const = 0;
-};
-
-class SystemClock : public Clock {
- public:
-  WallTime wall() const override { return std::chrono::system_clock::now(); }
-};
 
 class Journal {
  public:
   using Observer = std::function<void(const journal::Event&)>;
 
-  /// `store` may be null (dry runs): events are then only observed.
-  Journal(journal::Store* store, const Clock& clock, const Masker& masker);
+  /// `store` may be null (dry runs): events are then only observed. Events are stamped
+  /// with `env`'s wall clock.
+  Journal(journal::Store* store, sys::Env& env, const Masker& masker);
 
   /// For a new run: the run row is created with the first commit.
   void start_new(journal::RunInfo info, WallTime run_start);
@@ -41,9 +32,10 @@ class Journal {
   void start_resumed(const std::string& run_id, long long last_seq, WallTime run_start);
   void set_lease_epoch(long long epoch) { epoch_ = epoch; }
 
+  /// Observers see each event once it is committed (never one a full disk lost).
   void observe(Observer o) { observers_.push_back(std::move(o)); }
 
-  /// Buffers an event (masked) and shows it to observers. Returns its seq.
+  /// Buffers an event (masked). Returns its seq.
   long long emit(const std::string& type, const std::string& step = {}, int attempt = 0, Value data = Value::object());
   /// Makes buffered events durable. On failure the journal is broken: every later call
   /// fails too, and nothing more should be started.
@@ -57,7 +49,7 @@ class Journal {
 
  private:
   journal::Store* store_;
-  const Clock& clock_;
+  sys::Env& env_;
   const Masker& masker_;
   std::vector<Observer> observers_;
   std::vector<journal::Event> pending_;

@@ -1,4 +1,5 @@
 #include "exec/replay.h"
+#include "base/events.h"
 
 #include <fmt/format.h>
 
@@ -16,7 +17,7 @@ Replay replay(const model::Runbook& rb, const std::vector<journal::Event>& event
   std::string last_to;
   for (const auto& e : events) {
     const std::string& t = e.type;
-    if (t == "step.started") {
+    if (t == ev::kStepStarted) {
       p.mode = ResumePoint::Mode::Enter;
       p.step = e.step;
       p.attempt = e.attempt;
@@ -24,7 +25,7 @@ Replay replay(const model::Runbook& rb, const std::vector<journal::Event>& event
       decided = true;
       p.steps[e.step].status = "running";
       p.steps[e.step].attempts = e.attempt;
-    } else if (t == "step.succeeded") {
+    } else if (t == ev::kStepSucceeded) {
       in_flight = false;
       decided = false;
       p.outcome = StepOutcome::Succeeded;
@@ -34,7 +35,7 @@ Replay replay(const model::Runbook& rb, const std::vector<journal::Event>& event
       ss.duration_ms = e.data.value("duration_ms", 0LL);
       ss.error.clear();
       if (const model::Step* s = rb.find(e.step); s && s->rollback) p.rollback_stack.push_back(e.step);
-    } else if (t == "step.failed") {
+    } else if (t == ev::kStepFailed) {
       in_flight = false;
       decided = false;
       std::string oc = e.data.value("outcome", std::string("failed"));
@@ -45,36 +46,36 @@ Replay replay(const model::Runbook& rb, const std::vector<journal::Event>& event
       auto& ss = p.steps[e.step];
       ss.status = "failed";
       ss.error = e.data.value("error", std::string());
-    } else if (t == "step.skipped") {
+    } else if (t == ev::kStepSkipped) {
       in_flight = false;
       decided = false;
       p.outcome = StepOutcome::Succeeded;
       p.steps[e.step].status = "skipped";
-    } else if (t == "step.retrying") {
+    } else if (t == ev::kStepRetrying) {
       in_flight = false;
       decided = true;
       p.mode = ResumePoint::Mode::Enter;
       p.step = e.step;
       p.attempt = e.data.value("next_attempt", e.attempt + 1);
-    } else if (t == "step.attempt_failed") {
+    } else if (t == ev::kStepAttemptFailed) {
       in_flight = false;
-    } else if (t == "transition") {
+    } else if (t == ev::kTransition) {
       decided = true;
       p.mode = ResumePoint::Mode::Enter;
       p.step = e.data.value("to", std::string());
       p.attempt = 1;
       last_to = p.step;
-    } else if (t == "rollback.started") {
+    } else if (t == ev::kRollbackStarted) {
       ending = true;
-    } else if (t == "rollback.finished") {
+    } else if (t == ev::kRollbackFinished) {
       auto& st = p.rollback_stack;
       auto it = std::find(st.rbegin(), st.rend(), e.step);
       if (it != st.rend()) st.erase(std::next(it).base());
-    } else if (t == "rto.warning") {
+    } else if (t == ev::kRtoWarning) {
       p.rto_warned = true;
-    } else if (t == "rto.breached") {
+    } else if (t == ev::kRtoBreached) {
       p.rto_warned = p.rto_breached = true;
-    } else if (t == "run.ended") {
+    } else if (t == ev::kRunEnded) {
       r.ended = true;
     }
   }

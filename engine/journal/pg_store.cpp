@@ -8,6 +8,7 @@
 #include "base/masker.h"
 #include "base/text.h"
 #include "journal/backends.h"
+#include "base/events.h"
 
 namespace rb::journal {
 namespace {
@@ -115,7 +116,7 @@ class PgStore : public Store {
     if (auto s = insert_events(run_id, events, cur.i64(0, 0), cur.text(0, 1), &chain); !s.ok()) return rollback_with(s);
     const Event* ended = nullptr;
     for (auto& e : events)
-      if (e.type == "run.ended") ended = &e;
+      if (e.type == ev::kRunEnded) ended = &e;
     std::string last = std::to_string(events.back().seq);
     if (ended) {
       Res up(q("UPDATE runbook_runs SET last_seq = $1, last_chain = $2, status = $3, ended_at = $4 WHERE id = $5",

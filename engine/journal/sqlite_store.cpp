@@ -12,6 +12,7 @@
 
 #include "journal/backends.h"
 #include "journal/sqlite_store.h"
+#include "base/events.h"
 
 namespace rb::journal {
 namespace {
@@ -308,7 +309,7 @@ Status SqliteStore::append(const std::string& run_id, const std::vector<Event>& 
   }
   const Event* ended = nullptr;
   for (auto& e : events)
-    if (e.type == "run.ended") ended = &e;
+    if (e.type == ev::kRunEnded) ended = &e;
   if (ended) {
     Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, status = ?, ended_at = ? WHERE id = ?");
     up.bind(1, events.back().seq).bind(2, new_chain).bind(3, ended->data.value("status", std::string("failed")))

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/duration.h"
@@ -20,6 +21,12 @@ struct RtoState {
   Millis projected{0};               ///< elapsed + remaining budgets on the planned path
   std::optional<bool> projected_ok;  ///< projected <= rto
 };
+
+/// Whether a run met its RTO: it ended recovered within it. The one definition, used by
+/// the executor (run.ended), the reports and `runs`.
+inline bool rto_met(std::string_view end_status, Millis elapsed, Millis rto) {
+  return end_status == "recovered" && elapsed <= rto;
+}
 
 /// What the live operator view shows.
 struct LiveState {

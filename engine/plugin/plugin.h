@@ -8,6 +8,12 @@
 //   3. The plugin calls `done` exactly once, on the loop thread, never from inside
 //      start(); also after cancel(), once everything it started is gone (processes
 //      reaped, queries cancelled, transfers aborted).
+//   4. The engine owns the attempt's deadline (exec/action_run.h): when it passes, or the
+//      run is cancelled, it calls cancel(); a plugin stops within `kill_grace` (SIGTERM
+//      to a process group, SIGKILL after the grace). A plugin that has not called `done`
+//      by then is abandoned: the attempt ends without it and a late `done` is dropped.
+//   Plugins take time, timers and processes from `ctx.env`, never from the OS directly,
+//   and must never block the loop thread (no blocking connect, query or sleep).
 #pragma once
 
 #include <functional>
@@ -22,11 +28,8 @@
 #include "base/masker.h"
 #include "base/value.h"
 #include "expr/expr.h"
+#include "sys/env.h"
 #include "yaml/node.h"
-
-namespace boost::asio {
-class io_context;
-}
 
 namespace rb::plugin {
 
@@ -54,11 +57,13 @@ struct ActionContext {
   std::string operator_name;
   bool drill = false;
   /// Environment for child processes: the engine's, plus the step's `env`, plus RUNBOOK_*.
-  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<std::pair<std::string, std::string>> env_vars;
   std::string cwd;                        ///< where child processes start
   std::optional<std::string> stdin_text;  ///< step-level `stdin`
-  std::optional<Millis> timeout;          ///< the attempt's limit (the engine also enforces it)
-  boost::asio::io_context* io = nullptr;
+  std::optional<Millis> timeout;          ///< this action's limit (the engine enforces it; a plugin may
+                                          ///< also pass it on, e.g. as a server-side statement timeout)
+  Millis kill_grace{3000};                ///< after cancel(): SIGTERM -> SIGKILL, and the engine's patience
+  sys::Env* env = nullptr;                ///< time, timers, processes, the loop
   const Masker* masker = nullptr;
   Interaction* interaction = nullptr;     ///< approvals and manual steps
   /// Appends a timeline event of this step (e.g. approval.requested).

@@ -6,6 +6,7 @@
 
 #include "base/text.h"
 #include "base/time.h"
+#include "base/events.h"
 
 namespace rb::report {
 
@@ -39,52 +40,52 @@ std::string Console::describe(const journal::Event& e) {
   const Value& d = e.data;
   auto s = [&](const char* k) { return d.contains(k) ? to_text(d[k]) : std::string(); };
   const std::string& t = e.type;
-  if (t == "run.started")
+  if (t == ev::kRunStarted)
     return fmt::format("run started: {} ({}){}", s("title"), s("runbook"), d.value("drill", false) ? " [drill]" : "");
-  if (t == "step.started") {
+  if (t == ev::kStepStarted) {
     std::string extra;
     if (d.contains("budget_ms")) extra += ", budget " + ms_text(d["budget_ms"]);
     if (e.attempt > 1) extra = fmt::format(", attempt {}", e.attempt) + extra;
     return fmt::format("▶ {} — {}{}", e.step, s("title"), extra.empty() ? "" : " (" + extra.substr(2) + ")");
   }
-  if (t == "step.succeeded") return fmt::format("✔ {} succeeded in {}", e.step, ms_text(d.value("duration_ms", Value(0))));
-  if (t == "step.failed") return fmt::format("✖ {} failed: {}", e.step, s("error"));
-  if (t == "step.timed_out") return fmt::format("⏱ {} timed out", e.step);
-  if (t == "step.attempt_failed") return fmt::format("✖ {} attempt {} failed: {}", e.step, e.attempt, s("error"));
-  if (t == "step.retrying")
+  if (t == ev::kStepSucceeded) return fmt::format("✔ {} succeeded in {}", e.step, ms_text(d.value("duration_ms", Value(0))));
+  if (t == ev::kStepFailed) return fmt::format("✖ {} failed: {}", e.step, s("error"));
+  if (t == ev::kStepTimedOut) return fmt::format("⏱ {} timed out", e.step);
+  if (t == ev::kStepAttemptFailed) return fmt::format("✖ {} attempt {} failed: {}", e.step, e.attempt, s("error"));
+  if (t == ev::kStepRetrying)
     return fmt::format("↻ {} retrying in {} (attempt {})", e.step, ms_text(d["delay_ms"]), s("next_attempt"));
-  if (t == "step.over_budget") return fmt::format("⚠ {} is over its budget of {}", e.step, ms_text(d["budget_ms"]));
-  if (t == "step.skipped") return fmt::format("⤼ {} skipped: {}", e.step, s("reason"));
-  if (t == "check.passed") return fmt::format("  ✔ gate '{}' passed", s("check"));
-  if (t == "check.failed") return fmt::format("  ✖ gate '{}' failed: {}", s("check"), s("error"));
-  if (t == "check.skipped") return fmt::format("  ⤼ gate '{}' skipped (mutates)", s("check"));
-  if (t == "transition") return fmt::format("→ {} → {} ({})", s("from"), s("to"), s("via"));
-  if (t == "approval.requested") return fmt::format("? {} waits for {}: {}", e.step, s("kind"), s("prompt"));
-  if (t == "approval.refused") return fmt::format("✋ {}: {}", e.step, s("reason"));
-  if (t == "approval.answered") {
+  if (t == ev::kStepOverBudget) return fmt::format("⚠ {} is over its budget of {}", e.step, ms_text(d["budget_ms"]));
+  if (t == ev::kStepSkipped) return fmt::format("⤼ {} skipped: {}", e.step, s("reason"));
+  if (t == ev::kCheckPassed) return fmt::format("  ✔ gate '{}' passed", s("check"));
+  if (t == ev::kCheckFailed) return fmt::format("  ✖ gate '{}' failed: {}", s("check"), s("error"));
+  if (t == ev::kCheckSkipped) return fmt::format("  ⤼ gate '{}' skipped (mutates)", s("check"));
+  if (t == ev::kTransition) return fmt::format("→ {} → {} ({})", s("from"), s("to"), s("via"));
+  if (t == ev::kApprovalRequested) return fmt::format("? {} waits for {}: {}", e.step, s("kind"), s("prompt"));
+  if (t == ev::kApprovalRefused) return fmt::format("✋ {}: {}", e.step, s("reason"));
+  if (t == ev::kApprovalAnswered) {
     if (!d.value("answered", false)) return fmt::format("? {} unanswered: {}", e.step, s("note"));
     return fmt::format("{} {} {} by {} ({})", d.value("approved", false) ? "✔" : "✖", e.step,
                        d.value("approved", false) ? "approved" : "rejected", s("by"), s("via"));
   }
-  if (t == "rollback.started") return fmt::format("↩ rolling back {}", e.step);
-  if (t == "rollback.finished")
+  if (t == ev::kRollbackStarted) return fmt::format("↩ rolling back {}", e.step);
+  if (t == ev::kRollbackFinished)
     return d.value("ok", false) ? fmt::format("↩ rollback of {} done", e.step)
                                 : fmt::format("↩ rollback of {} failed: {}", e.step, s("error"));
-  if (t == "rto.warning") return fmt::format("⚠ RTO {}% used ({} of {})", d.value("percent", Value(80)).dump(),
+  if (t == ev::kRtoWarning) return fmt::format("⚠ RTO {}% used ({} of {})", d.value("percent", Value(80)).dump(),
                                              ms_text(d.value("elapsed_ms", Value(0))), ms_text(d.value("rto_ms", Value(0))));
-  if (t == "rto.breached") return fmt::format("🔥 RTO breached ({} elapsed)", ms_text(d.value("elapsed_ms", Value(0))));
-  if (t == "rpo.recorded") {
+  if (t == ev::kRtoBreached) return fmt::format("🔥 RTO breached ({} elapsed)", ms_text(d.value("elapsed_ms", Value(0))));
+  if (t == ev::kRpoRecorded) {
     if (d.contains("error")) return fmt::format("RPO not recorded: {}", s("error"));
     std::string verdict = d.contains("met") ? (d["met"].get<bool>() ? " ✅" : " ❌") : "";
     return fmt::format("RPO measured: {} of data lost{}", format_duration_short(Millis(static_cast<long long>(d["rpo_seconds"].get<double>() * 1000))), verdict);
   }
-  if (t == "note") return fmt::format("📝 {}{}", s("text"), d.contains("tag") ? " [" + s("tag") + "]" : "");
-  if (t == "run.resumed")
+  if (t == ev::kNote) return fmt::format("📝 {}{}", s("text"), d.contains("tag") ? " [" + s("tag") + "]" : "");
+  if (t == ev::kRunResumed)
     return fmt::format("run resumed by {} at {} ({}), engine {} epoch {}", s("operator"), s("step"), s("how"), s("engine"),
                        s("epoch"));
-  if (t == "step.confirmed") return fmt::format("✔ {} counted done: {}", e.step, s("reason"));
-  if (t == "step.verifying") return fmt::format("? {} interrupted: checking its gates first", e.step);
-  if (t == "run.ended") {
+  if (t == ev::kStepConfirmed) return fmt::format("✔ {} counted done: {}", e.step, s("reason"));
+  if (t == ev::kStepVerifying) return fmt::format("? {} interrupted: checking its gates first", e.step);
+  if (t == ev::kRunEnded) {
     std::string status = s("status");
     std::string icon = status == "recovered" ? "✅" : (status == "aborted" ? "⛔" : "❌");
     std::string rto;
@@ -93,7 +94,7 @@ std::string Console::describe(const journal::Event& e) {
                         d["rto"].value("met", false) ? " (met)" : " (missed)");
     return fmt::format("{} run {}: {}{}", icon, status, s("reason"), rto);
   }
-  if (t == "http.insecure") return fmt::format("⚠ {}: TLS verification disabled for {}", e.step, s("url"));
+  if (t == ev::kHttpInsecure) return fmt::format("⚠ {}: TLS verification disabled for {}", e.step, s("url"));
   return fmt::format("{} {}", t, d.dump());
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "report/report.h"
+#include "base/events.h"
 
 namespace rb::report {
 
@@ -37,38 +38,38 @@ std::optional<std::string> timeline_line(const journal::Event& e, const std::map
     return it == titles.end() ? e.step : it->second;
   };
   const std::string& t = e.type;
-  if (t == "run.started") return fmt::format("Run started by {} ({}{})", s("operator"), s("incident"), d.value("drill", false) ? ", drill" : "");
-  if (t == "run.resumed") return fmt::format("Run resumed by {} at step `{}` ({})", s("operator"), s("step"), s("how"));
-  if (t == "step.started")
+  if (t == ev::kRunStarted) return fmt::format("Run started by {} ({}{})", s("operator"), s("incident"), d.value("drill", false) ? ", drill" : "");
+  if (t == ev::kRunResumed) return fmt::format("Run resumed by {} at step `{}` ({})", s("operator"), s("step"), s("how"));
+  if (t == ev::kStepStarted)
     return e.attempt > 1 ? fmt::format("{} — attempt {} started", title(), e.attempt)
                          : fmt::format("{} started{}", title(), d.contains("budget_ms") ? " (budget " + ms_human(d["budget_ms"]) + ")" : "");
-  if (t == "step.succeeded") return fmt::format("{} succeeded in {}", title(), ms_human(d.value("duration_ms", Value(0))));
-  if (t == "step.failed") return fmt::format("{} **failed**: {}", title(), md(s("error")));
-  if (t == "step.timed_out") return fmt::format("{} timed out", title());
-  if (t == "step.skipped") return fmt::format("{} skipped ({})", title(), md(s("reason")));
-  if (t == "step.confirmed") return fmt::format("{} counted done: {}", title(), md(s("reason")));
-  if (t == "step.attempt_failed") return fmt::format("{} attempt {} failed: {}", title(), e.attempt, md(s("error")));
-  if (t == "step.retrying") return fmt::format("{} retrying in {}", title(), ms_human(d["delay_ms"]));
-  if (t == "step.over_budget") return fmt::format("{} ran over its budget of {}", title(), ms_human(d["budget_ms"]));
-  if (t == "check.passed") return fmt::format("Gate \"{}\" passed", md(s("check")));
-  if (t == "check.failed") return fmt::format("Gate \"{}\" **failed**: {}", md(s("check")), md(s("error")));
-  if (t == "approval.requested") return fmt::format("Approval requested for {}: {}", title(), md(s("prompt")));
-  if (t == "approval.refused") return fmt::format("Answer refused for {}: {}", title(), md(s("reason")));
-  if (t == "approval.answered") {
+  if (t == ev::kStepSucceeded) return fmt::format("{} succeeded in {}", title(), ms_human(d.value("duration_ms", Value(0))));
+  if (t == ev::kStepFailed) return fmt::format("{} **failed**: {}", title(), md(s("error")));
+  if (t == ev::kStepTimedOut) return fmt::format("{} timed out", title());
+  if (t == ev::kStepSkipped) return fmt::format("{} skipped ({})", title(), md(s("reason")));
+  if (t == ev::kStepConfirmed) return fmt::format("{} counted done: {}", title(), md(s("reason")));
+  if (t == ev::kStepAttemptFailed) return fmt::format("{} attempt {} failed: {}", title(), e.attempt, md(s("error")));
+  if (t == ev::kStepRetrying) return fmt::format("{} retrying in {}", title(), ms_human(d["delay_ms"]));
+  if (t == ev::kStepOverBudget) return fmt::format("{} ran over its budget of {}", title(), ms_human(d["budget_ms"]));
+  if (t == ev::kCheckPassed) return fmt::format("Gate \"{}\" passed", md(s("check")));
+  if (t == ev::kCheckFailed) return fmt::format("Gate \"{}\" **failed**: {}", md(s("check")), md(s("error")));
+  if (t == ev::kApprovalRequested) return fmt::format("Approval requested for {}: {}", title(), md(s("prompt")));
+  if (t == ev::kApprovalRefused) return fmt::format("Answer refused for {}: {}", title(), md(s("reason")));
+  if (t == ev::kApprovalAnswered) {
     if (!d.value("answered", false)) return fmt::format("{} unanswered ({})", title(), md(s("note")));
     return fmt::format("{} {} by {} ({})", title(), d.value("approved", false) ? "approved" : "rejected", md(s("by")), s("via"));
   }
-  if (t == "rollback.started") return fmt::format("Rollback of {} started", title());
-  if (t == "rollback.finished")
+  if (t == ev::kRollbackStarted) return fmt::format("Rollback of {} started", title());
+  if (t == ev::kRollbackFinished)
     return d.value("ok", false) ? fmt::format("Rollback of {} done", title())
                                 : fmt::format("Rollback of {} **failed**: {}", title(), md(s("error")));
-  if (t == "rto.warning") return fmt::format("⚠️ RTO warning: {}% of the RTO used", d.value("percent", Value(80)).dump());
-  if (t == "rto.breached") return std::string("🔥 RTO breached");
-  if (t == "rpo.recorded" && d.contains("rpo_seconds"))
+  if (t == ev::kRtoWarning) return fmt::format("⚠️ RTO warning: {}% of the RTO used", d.value("percent", Value(80)).dump());
+  if (t == ev::kRtoBreached) return std::string("🔥 RTO breached");
+  if (t == ev::kRpoRecorded && d.contains("rpo_seconds"))
     return fmt::format("Restore point recorded: {} of data lost", human_seconds(d["rpo_seconds"].get<double>()));
-  if (t == "note") return fmt::format("Note{} by {}: {}", d.contains("tag") ? " (" + s("tag") + ")" : "", s("by"), md(s("text")));
-  if (t == "http.insecure") return fmt::format("{}: TLS verification disabled for {}", title(), s("url"));
-  if (t == "run.ended") return fmt::format("Run ended **{}**: {}", s("status"), md(s("reason")));
+  if (t == ev::kNote) return fmt::format("Note{} by {}: {}", d.contains("tag") ? " (" + s("tag") + ")" : "", s("by"), md(s("text")));
+  if (t == ev::kHttpInsecure) return fmt::format("{}: TLS verification disabled for {}", title(), s("url"));
+  if (t == ev::kRunEnded) return fmt::format("Run ended **{}**: {}", s("status"), md(s("reason")));
   return std::nullopt;
 }
 

@@ -5,6 +5,8 @@
 #include <map>
 
 #include "base/duration.h"
+#include "model/live.h"
+#include "base/events.h"
 
 namespace rb::report {
 
@@ -36,7 +38,7 @@ StepSummary& step_of(Report& r, std::map<std::string, size_t>& index, const jour
 void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event& e, std::map<std::string, double>& open) {
   const Value& d = e.data;
   const std::string& t = e.type;
-  if (t == "step.started" || t == "step.verifying") {
+  if (t == ev::kStepStarted || t == ev::kStepVerifying) {
     auto& s = step_of(r, index, e);
     s.title = d.value("title", s.title);
     s.phase = d.value("phase", s.phase);
@@ -44,13 +46,13 @@ void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event
     s.attempts = std::max(s.attempts, e.attempt);
     s.result = "running";
     open[e.step] = e.t;
-  } else if (t == "step.succeeded" || t == "step.failed" || t == "step.skipped") {
+  } else if (t == ev::kStepSucceeded || t == ev::kStepFailed || t == ev::kStepSkipped) {
     auto& s = step_of(r, index, e);
     s.end = e.t;
     double st = open.count(e.step) ? open[e.step] : e.t;
-    if (t == "step.skipped") {
+    if (t == ev::kStepSkipped) {
       s.result = "skipped";
-    } else if (t == "step.succeeded") {
+    } else if (t == ev::kStepSucceeded) {
       if (s.result != "confirmed") s.result = "succeeded";
       s.spans.push_back({st, e.t, "attempt", true});
     } else {
@@ -61,38 +63,38 @@ void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event
     s.duration_ms = d.value("duration_ms", static_cast<long long>(std::llround((e.t - s.start) * 1000)));
     if (d.contains("attempts")) s.attempts = d["attempts"].get<int>();
     open.erase(e.step);
-  } else if (t == "step.confirmed") {
+  } else if (t == ev::kStepConfirmed) {
     step_of(r, index, e).result = "confirmed";
-  } else if (t == "step.attempt_failed") {
+  } else if (t == ev::kStepAttemptFailed) {
     auto& s = step_of(r, index, e);
     double st = open.count(e.step) ? open[e.step] : e.t;
     s.spans.push_back({st, e.t, "attempt", false});
     open.erase(e.step);
-  } else if (t == "step.retrying") {
+  } else if (t == ev::kStepRetrying) {
     auto& s = step_of(r, index, e);
     double delay = static_cast<double>(d.value("delay_ms", 0LL)) / 1000.0;
     s.spans.push_back({e.t, e.t + delay, "retry-wait", true});
-  } else if (t == "step.over_budget") {
+  } else if (t == ev::kStepOverBudget) {
     step_of(r, index, e).over_budget = true;
-  } else if (t == "check.passed" || t == "check.failed") {
+  } else if (t == ev::kCheckPassed || t == ev::kCheckFailed) {
     auto& s = step_of(r, index, e);
-    bool ok = t == "check.passed";
+    bool ok = t == ev::kCheckPassed;
     s.gates.push_back({d.value("check", std::string("check")), ok});
     if (!ok) s.gate_failure = fmt::format("gate '{}' failed: {}", d.value("check", std::string("check")), d.value("error", std::string()));
-  } else if (t == "approval.requested") {
+  } else if (t == ev::kApprovalRequested) {
     open["approval:" + e.step] = e.t;
-  } else if (t == "approval.answered") {
+  } else if (t == ev::kApprovalAnswered) {
     auto& s = step_of(r, index, e);
     double st = open.count("approval:" + e.step) ? open["approval:" + e.step] : e.t;
     s.spans.push_back({st, e.t, "approval-wait", d.value("approved", false)});
     if (d.value("answered", false)) s.approved_by = d.value("by", std::string());
-  } else if (t == "rollback.finished") {
+  } else if (t == ev::kRollbackFinished) {
     step_of(r, index, e).rolled_back = true;
-  } else if (t == "note") {
+  } else if (t == ev::kNote) {
     r.notes.push_back({d.value("text", std::string()), d.value("tag", std::string()), d.value("by", std::string()), e.ts});
-  } else if (t == "rpo.recorded" && d.contains("rpo_seconds")) {
+  } else if (t == ev::kRpoRecorded && d.contains("rpo_seconds")) {
     r.rpo_measured = d["rpo_seconds"].get<double>();
-  } else if (t == "run.ended") {
+  } else if (t == ev::kRunEnded) {
     r.status = d.value("status", std::string("failed"));
     r.end_reason = d.value("reason", std::string());
   }
@@ -127,7 +129,7 @@ Report build_report(const journal::RunInfo& run, const std::vector<journal::Even
       if (s.result == "running") s.end = r.duration;
   if (run.rto_ms > 0) {
     r.rto_target = static_cast<double>(run.rto_ms) / 1000.0;
-    if (!r.ongoing) r.rto_met = r.status == "recovered" && r.rto_actual <= *r.rto_target;
+    if (!r.ongoing) r.rto_met = model::rto_met(r.status, Millis(std::llround(r.rto_actual * 1000)), Millis(run.rto_ms));
   }
   if (run.rpo_ms > 0) {
     r.rpo_target = static_cast<double>(run.rpo_ms) / 1000.0;

@@ -2,7 +2,8 @@
 // group termination with a grace period, reaping of everything the group leaves behind.
 //
 // All of it runs on the caller's io_context thread. The only file that touches fork/exec,
-// process groups and waitpid is process_posix.cpp.
+// process groups and waitpid is process_posix.cpp; the rest of the engine starts
+// processes through sys::Env (env.h).
 #pragma once
 
 #include <cstdint>
@@ -50,15 +51,17 @@ class Process {
   using ExitFn = std::function<void(ProcessExit)>;
 
   virtual ~Process() = default;
-  /// Starts `spec`. `on_exit` is called once on the loop thread (also when the spawn
-  /// fails) after the leader exited and its output was drained.
-  static std::shared_ptr<Process> spawn(boost::asio::io_context& io, ProcessSpec spec, OutputFn on_output,
-                                        ExitFn on_exit);
   /// SIGTERM to the whole group, SIGKILL after `grace`; on_exit follows once the group is
   /// gone (or was given up on, with `survivors`).
   virtual void terminate(Millis grace) = 0;
   virtual int pid() const = 0;
 };
+
+/// Starts `spec` on `io`. `on_exit` is called once on the loop thread (also when the
+/// spawn fails) after the leader exited and its output was drained. Used by the POSIX Env
+/// only: the rest of the engine spawns through sys::Env.
+std::shared_ptr<Process> spawn_process(boost::asio::io_context& io, ProcessSpec spec, Process::OutputFn on_output,
+                                       Process::ExitFn on_exit);
 
 /// Makes the engine the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER) and
 /// reaps those that exit (a timer on `io`), so no zombie outlives an action. Keep the

@@ -385,7 +385,8 @@ void reap_orphans(asio::steady_timer& t) {
 
 }  // namespace
 
-std::shared_ptr<Process> Process::spawn(asio::io_context& io, ProcessSpec spec, OutputFn on_output, ExitFn on_exit) {
+std::shared_ptr<Process> spawn_process(asio::io_context& io, ProcessSpec spec, Process::OutputFn on_output,
+                                       Process::ExitFn on_exit) {
   auto p = std::make_shared<PosixProcess>(io, std::move(spec), std::move(on_output), std::move(on_exit));
   p->start();
   return p;

@@ -6,6 +6,7 @@
 
 #include "yaml/check.h"
 #include "plugin/interaction.h"
+#include "base/events.h"
 
 namespace rb::plugins {
 namespace {
@@ -73,14 +74,14 @@ class AskPlugin : public plugin::Plugin {
     run->step = ctx.step_id;
     Value req = {{"prompt", q.prompt}, {"kind", q.kind}, {"second_person", q.second_person}};
     if (q.timeout) req["timeout_ms"] = q.timeout->count();
-    ctx.emit("approval.requested", req);
+    ctx.emit(ev::kApprovalRequested, req);
     auto emit = ctx.emit;
     bool manual = manual_;
     ctx.interaction->ask(q, [done, emit, manual](plugin::Answer a) {
-      for (auto& r : a.refused) emit("approval.refused", Value{{"reason", r}});
+      for (auto& r : a.refused) emit(ev::kApprovalRefused, Value{{"reason", r}});
       Value data = {{"answered", a.answered}, {"approved", a.answered && a.yes}, {"by", a.by}, {"via", a.via}};
       if (!a.note.empty()) data["note"] = a.note;
-      emit("approval.answered", data);
+      emit(ev::kApprovalAnswered, data);
       plugin::Outcome o;
       o.completed = true;
       o.ok = a.answered && a.yes;

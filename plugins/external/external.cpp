@@ -1,17 +1,15 @@
 #include "external/external.h"
 
-#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/text.h"
-#include "sys/process.h"
+#include "plugin/process_run.h"
 
 namespace rb::plugins {
 namespace {
 
-constexpr Millis kPluginKillGrace{3000};
 constexpr int kProtocol = 1;
 
 // Paths (params.a.b) of string parameters that hold a secret, so that the plugin can keep
@@ -26,16 +24,6 @@ void secret_paths(const Value& v, const std::string& path, const Masker& m, Valu
     for (size_t i = 0; i < v.size(); ++i) secret_paths(v[i], fmt::format("{}[{}]", path, i), m, out);
   }
 }
-
-class ExternalRun : public plugin::Running {
- public:
-  std::shared_ptr<sys::Process> proc;
-  std::shared_ptr<bool> cancelled = std::make_shared<bool>(false);
-  void cancel() override {
-    *cancelled = true;
-    if (proc) proc->terminate(kPluginKillGrace);
-  }
-};
 
 class ExternalPlugin : public plugin::Plugin {
  public:
@@ -65,15 +53,15 @@ class ExternalPlugin : public plugin::Plugin {
     if (ctx.timeout) req["context"]["timeout_ms"] = ctx.timeout->count();
     sys::ProcessSpec spec;
     spec.argv = {exe_};
-    spec.env = ctx.env;
+    spec.env = ctx.env_vars;
     spec.cwd = ctx.cwd;
     spec.stdin_data = req.dump() + "\n";
-    auto run = std::make_unique<ExternalRun>();
-    ExternalRun* raw = run.get();
+    auto run = std::make_unique<plugin::ProcessRun>(ctx.kill_grace);
+    plugin::ProcessRun* raw = run.get();
     auto on_output = ctx.on_output;
     std::string name = name_;
-    raw->proc = sys::Process::spawn(
-        *ctx.io, std::move(spec),
+    raw->proc = ctx.env->spawn(
+        std::move(spec),
         [on_output](std::string_view chunk, bool is_err) {
           if (is_err && on_output) {
             auto lines = split_lines(chunk);

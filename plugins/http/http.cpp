@@ -15,6 +15,7 @@
 
 #include "base/text.h"
 #include "yaml/check.h"
+#include "base/events.h"
 
 namespace rb::plugins {
 namespace {
@@ -395,7 +396,7 @@ class HttpPlugin : public plugin::Plugin {
   }
 
   std::unique_ptr<plugin::Running> start(const Value& p, plugin::ActionContext& ctx, plugin::DoneFn done) override {
-    if (!loop_) loop_ = std::make_shared<CurlLoop>(*ctx.io);
+    if (!loop_) loop_ = std::make_shared<CurlLoop>(ctx.env->io());
     auto t = std::make_shared<Transfer>();
     t->loop = loop_;
     t->done = std::move(done);
@@ -427,7 +428,7 @@ class HttpPlugin : public plugin::Plugin {
       }
     }
     if (r.timeout_ms == 0 && ctx.timeout) r.timeout_ms = static_cast<long>(ctx.timeout->count());
-    if (r.insecure && ctx.emit) ctx.emit("http.insecure", Value{{"url", r.url}});
+    if (r.insecure && ctx.emit) ctx.emit(ev::kHttpInsecure, Value{{"url", r.url}});
     std::string err;
     if (!t->begin(&err)) {
       plugin::Outcome o;

@@ -6,7 +6,7 @@
 
 #include "base/text.h"
 #include "yaml/check.h"
-#include "sys/process.h"
+#include "plugin/process_run.h"
 
 namespace rb::plugins {
 namespace {
@@ -14,7 +14,6 @@ namespace {
 using yaml::check_keys;
 
 constexpr size_t kOutputCap = 1u << 20;   // bytes kept per stream
-constexpr Millis kShellKillGrace{3000};        // SIGTERM -> SIGKILL
 
 // Rewrites a command string so that every `${{ expr }}` becomes a reference to an
 // environment variable holding the value, quoted for the place it stands in:
@@ -72,16 +71,6 @@ Value render_script(const yaml::Node& n, plugin::Renderer& r) {
   out["display"] = display;
   return out;
 }
-
-class ShellRun : public plugin::Running {
- public:
-  std::shared_ptr<sys::Process> proc;
-  std::shared_ptr<bool> cancelled = std::make_shared<bool>(false);
-  void cancel() override {
-    *cancelled = true;
-    if (proc) proc->terminate(kShellKillGrace);
-  }
-};
 
 class ShellPlugin : public plugin::Plugin {
  public:
@@ -145,7 +134,7 @@ class ShellPlugin : public plugin::Plugin {
 
   std::unique_ptr<plugin::Running> start(const Value& p, plugin::ActionContext& ctx, plugin::DoneFn done) override {
     sys::ProcessSpec spec;
-    spec.env = ctx.env;
+    spec.env = ctx.env_vars;
     if (p.contains("script")) {
       spec.argv = {"/bin/sh", "-c", p["script"].get<std::string>()};
       for (auto& [k, v] : p["args"].items()) spec.env.emplace_back(k, v.get<std::string>());
@@ -157,8 +146,8 @@ class ShellPlugin : public plugin::Plugin {
     else if (ctx.stdin_text) spec.stdin_data = ctx.stdin_text;
     spec.output_cap = kOutputCap;
 
-    auto run = std::make_unique<ShellRun>();
-    ShellRun* raw = run.get();
+    auto run = std::make_unique<plugin::ProcessRun>(ctx.kill_grace);
+    plugin::ProcessRun* raw = run.get();
     auto on_output = ctx.on_output;
     std::string tail;
     auto out_fn = [on_output, tail](std::string_view chunk, bool) mutable {
@@ -175,7 +164,7 @@ class ShellPlugin : public plugin::Plugin {
       on_output(std::string(prev == std::string_view::npos ? complete : complete.substr(prev + 1)));
       tail.erase(0, nl + 1);
     };
-    raw->proc = sys::Process::spawn(*ctx.io, std::move(spec), out_fn, [cancelled = raw->cancelled, done](sys::ProcessExit ex) {
+    raw->proc = ctx.env->spawn(std::move(spec), out_fn, [cancelled = raw->cancelled, done](sys::ProcessExit ex) {
       plugin::Outcome o;
       if (!ex.started) {
         o.error = ex.spawn_error;

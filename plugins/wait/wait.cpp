@@ -1,7 +1,5 @@
 #include "wait/wait.h"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
 #include "yaml/check.h"
@@ -9,11 +7,34 @@
 namespace rb::plugins {
 namespace {
 
+// Waits on an Env timer; cancel() answers at once (cancelled).
 class WaitRun : public plugin::Running {
  public:
-  explicit WaitRun(boost::asio::io_context& io) : timer(io) {}
-  boost::asio::steady_timer timer;
-  void cancel() override { timer.cancel(); }
+  WaitRun(sys::Env& env, plugin::DoneFn done) : env_(env), timer_(env.timer()), done_(std::move(done)) {}
+  void start(Millis d) {
+    timer_->arm(d, [this, d] { finish(false, d); });
+  }
+  void cancel() override {
+    if (!done_) return;
+    timer_->cancel();
+    env_.post([d = std::exchange(done_, nullptr)] {
+      plugin::Outcome o;
+      o.cancelled = true;
+      d(std::move(o));
+    });
+  }
+
+ private:
+  void finish(bool cancelled, Millis d) {
+    plugin::Outcome o;
+    o.completed = o.ok = !cancelled;
+    o.cancelled = cancelled;
+    o.result["waited_ms"] = d.count();
+    std::exchange(done_, nullptr)(std::move(o));
+  }
+  sys::Env& env_;
+  std::unique_ptr<sys::Timer> timer_;
+  plugin::DoneFn done_;
 };
 
 class WaitPlugin : public plugin::Plugin {
@@ -38,17 +59,8 @@ class WaitPlugin : public plugin::Plugin {
   }
 
   std::unique_ptr<plugin::Running> start(const Value& p, plugin::ActionContext& ctx, plugin::DoneFn done) override {
-    auto run = std::make_unique<WaitRun>(*ctx.io);
-    Millis d = parse_duration(to_text(p.value("for", Value("0s")))).value_or(Millis(0));
-    run->timer.expires_after(d);
-    run->timer.async_wait([done, d](const boost::system::error_code& ec) {
-      plugin::Outcome o;
-      o.completed = !ec;
-      o.ok = !ec;
-      o.cancelled = static_cast<bool>(ec);
-      o.result["waited_ms"] = d.count();
-      done(std::move(o));
-    });
+    auto run = std::make_unique<WaitRun>(*ctx.env, std::move(done));
+    run->start(parse_duration(to_text(p.value("for", Value("0s")))).value_or(Millis(0)));
     return run;
   }
 };

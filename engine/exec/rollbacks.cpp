@@ -1,0 +1,43 @@
+#include "exec/rollbacks.h"
+
+#include <fmt/format.h>
+
+#include "base/events.h"
+
+namespace rb::exec {
+
+void Rollbacks::start(std::vector<std::string> stack, std::function<void()> done) {
+  stack_ = std::move(stack);
+  done_ = std::move(done);
+  next();
+}
+
+void Rollbacks::next() {
+  const model::Step* s = nullptr;
+  while (!stack_.empty() && !s) {
+    current_ = stack_.back();
+    stack_.pop_back();
+    s = rc_.rb.find(current_);
+    if (s && !s->rollback) s = nullptr;
+  }
+  if (!s) {
+    current_.clear();
+    return std::exchange(done_, nullptr)();
+  }
+  rc_.emit(ev::kRollbackStarted, s->id, 0, {{"action", s->rollback->action.kind}});
+  if (!rc_.commit()) return;
+  std::optional<Millis> limit = s->rollback->timeout ? s->rollback->timeout : s->timeout;
+  action_.start(s->rollback->action, *s, 1, limit, [this, s, limit](ActionResult r) {
+    std::string why;
+    bool ok = rc_.judge(s->rollback->expect, r.out, &why);
+    if (r.timed_out) why = fmt::format("timed out after {}", format_duration(*limit));
+    Value data = {{"ok", ok}, {"duration_ms", r.took.count()}};
+    if (!ok) data["error"] = why;
+    if (!r.out.result.empty()) data["result"] = summarize(r.out.result);
+    rc_.emit(ev::kRollbackFinished, s->id, 0, data);
+    if (!rc_.commit()) return;
+    next();
+  });
+}
+
+}  // namespace rb::exec

@@ -1,0 +1,34 @@
+// Rollbacks when a run ends failed or aborted: each succeeded step's `rollback` action,
+// newest first, each bounded by its own `timeout` (else the step's), with
+// rollback.started / rollback.finished in the timeline (committed before and after each).
+// A rollback that fails is recorded and the next one still runs.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "exec/action_run.h"
+
+namespace rb::exec {
+
+class Rollbacks {
+ public:
+  explicit Rollbacks(RunContext& rc) : rc_(rc), action_(rc) {}
+  /// Runs the rollbacks of `stack` (oldest first; run from the back). `done` is not
+  /// called when a commit fails (the run stops on the engine error).
+  void start(std::vector<std::string> stack, std::function<void()> done);
+  /// The step whose rollback runs now (empty when none).
+  const std::string& current() const { return current_; }
+
+ private:
+  void next();
+
+  RunContext& rc_;
+  ActionRun action_;
+  std::vector<std::string> stack_;
+  std::string current_;
+  std::function<void()> done_;
+};
+
+}  // namespace rb::exec
