@@ -1,9 +1,12 @@
 // The PostgreSQL run store: the same schema and semantics as the SQLite one (store.h), for
 // teams whose engines on several machines share runs and leases. Each append is one
-// transaction that locks the run's row, so two engines can never interleave a timeline.
+// atomic statement (one round trip) that applies only while the run's tail is the one
+// the writer expects and it still holds the lease, so two engines can never interleave
+// a timeline.
 #include <libpq-fe.h>
 
 #include <fmt/format.h>
+#include <map>
 
 #include "base/masker.h"
 #include "base/text.h"
@@ -32,6 +35,27 @@ CREATE TABLE IF NOT EXISTS runbook_drill_results (
   status TEXT NOT NULL, passed BOOLEAN NOT NULL, rto_ms BIGINT, measured_ms BIGINT, setup_ok BOOLEAN NOT NULL,
   teardown_ok BOOLEAN NOT NULL, note TEXT);
 INSERT INTO runbook_meta(key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
+)SQL";
+
+// The append statement (see PgStore::append): $1 run, $2/$3 the tail this engine expects,
+// $4/$5 the new tail, $6 lease epoch (0: none), $7 incident, $8/$9 status and end time
+// when the run ends, $10 the events as a JSON array.
+constexpr const char* kAppendSql = R"SQL(
+WITH lease AS (
+  SELECT $6::bigint = 0 OR EXISTS (
+    SELECT 1 FROM runbook_leases WHERE run_id = $7 AND epoch = $6::bigint FOR SHARE) AS ok),
+up AS (
+  UPDATE runbook_runs SET last_seq = $4::bigint, last_chain = $5,
+    status = COALESCE(NULLIF($8, ''), status), ended_at = COALESCE(NULLIF($9, ''), ended_at)
+  WHERE id = $1 AND last_seq = $2::bigint AND last_chain = $3 AND (SELECT ok FROM lease)
+  RETURNING id),
+ins AS (
+  INSERT INTO runbook_events(run_id, seq, ts, t, type, step, attempt, data, chain)
+  SELECT up.id, e.seq, e.ts, e.t, e.type, e.step, e.attempt, e.data, e.chain
+  FROM up, jsonb_to_recordset($10::jsonb) AS e(seq bigint, ts text, t double precision, type text, step text,
+                                                attempt integer, data text, chain text)
+  RETURNING 1)
+SELECT (SELECT count(*) FROM up), (SELECT ok FROM lease), (SELECT count(*) FROM ins)
 )SQL";
 
 constexpr const char* kPgRunCols =
@@ -94,42 +118,65 @@ class PgStore : public Store {
     if (!ins.ok()) return rollback("cannot record run");
     std::string chain;
     if (auto s = insert_events(r.id, first, 0, "", &chain); !s.ok()) return rollback_with(s);
-    Res up(q("UPDATE runbook_runs SET last_seq = $1, last_chain = $2 WHERE id = $3",
-             {std::to_string(first.empty() ? 0 : first.back().seq), chain, r.id}));
+    long long last = first.empty() ? 0 : first.back().seq;
+    Res up(q("UPDATE runbook_runs SET last_seq = $1, last_chain = $2 WHERE id = $3", {std::to_string(last), chain, r.id}));
     if (!up.ok()) return rollback("cannot record run");
-    return commit();
+    auto s = commit();
+    if (s.ok()) tails_[r.id] = Tail{last, chain, r.incident};
+    return s;
   }
 
+  // One round trip per append: the events, the run's tail and the lease check go in one
+  // statement (atomic in autocommit). This engine holds the lease, so it knows the tail
+  // it wrote last; the statement only applies when the stored tail still matches (else
+  // the tail is read again and the append retried once) and the lease is still ours.
   Status append(const std::string& run_id, const std::vector<Event>& events, long long epoch) override {
     if (events.empty()) return Status::OK();
-    if (auto s = begin(); !s.ok()) return s;
-    Res cur(q("SELECT last_seq, last_chain, incident FROM runbook_runs WHERE id = $1 FOR UPDATE", {run_id}));
-    if (!cur.ok() || cur.rows() == 0) return rollback(fmt::format("no run {}", run_id));
-    if (epoch > 0) {
-      Res l(q("SELECT epoch FROM runbook_leases WHERE run_id = $1 FOR SHARE", {cur.text(0, 2)}));
-      if (!l.ok() || l.rows() == 0 || l.i64(0, 0) != epoch) {
-        Res rb(PQexec(c_, "ROLLBACK"));
-        return Status::Error(fmt::format("lost the lease on run {}: another engine took it over", run_id));
+    for (int round = 0; round < 2; ++round) {
+      auto it = tails_.find(run_id);
+      if (it == tails_.end()) {
+        Res cur(q("SELECT last_seq, last_chain, incident FROM runbook_runs WHERE id = $1", {run_id}));
+        if (!cur.ok()) return err("read run");
+        if (cur.rows() == 0) return Status::Error(fmt::format("no run {}", run_id));
+        it = tails_.emplace(run_id, Tail{cur.i64(0, 0), cur.text(0, 1), cur.text(0, 2)}).first;
       }
+      Tail& tail = it->second;
+      Value rows = Value::array();
+      std::string chain = tail.chain;
+      long long seq = tail.seq;
+      for (auto& e : events) {
+        if (e.seq != seq + 1)
+          return Status::Error(fmt::format("event seq {} does not follow {} in run {}", e.seq, seq, run_id));
+        seq = e.seq;
+        chain = chain_hash(chain, e);
+        rows.push_back({{"seq", e.seq}, {"ts", e.ts}, {"t", e.t}, {"type", e.type}, {"step", e.step},
+                        {"attempt", e.attempt}, {"data", e.data.dump()}, {"chain", chain}});
+      }
+      const Event* ended = nullptr;
+      for (auto& e : events)
+        if (e.type == ev::kRunEnded) ended = &e;
+      Res r(q(kAppendSql, {run_id, std::to_string(tail.seq), tail.chain, std::to_string(seq), chain,
+                           std::to_string(epoch), tail.incident,
+                           ended ? ended->data.value("status", std::string("failed")) : std::string(),
+                           ended ? ended->ts : std::string(), rows.dump()}));
+      if (!r.ok()) {
+        tails_.erase(run_id);
+        return err("store write failed");
+      }
+      if (r.i64(0, 0) == 1) {
+        tail.seq = seq;
+        tail.chain = chain;
+        return Status::OK();
+      }
+      tails_.erase(run_id);
+      if (r.text(0, 1) != "t")
+        return Status::Error(fmt::format("lost the lease on run {}: another engine took it over", run_id));
     }
-    std::string chain;
-    if (auto s = insert_events(run_id, events, cur.i64(0, 0), cur.text(0, 1), &chain); !s.ok()) return rollback_with(s);
-    const Event* ended = nullptr;
-    for (auto& e : events)
-      if (e.type == ev::kRunEnded) ended = &e;
-    std::string last = std::to_string(events.back().seq);
-    if (ended) {
-      Res up(q("UPDATE runbook_runs SET last_seq = $1, last_chain = $2, status = $3, ended_at = $4 WHERE id = $5",
-               {last, chain, ended->data.value("status", std::string("failed")), ended->ts, run_id}));
-      if (!up.ok()) return rollback("store write failed");
-    } else {
-      Res up(q("UPDATE runbook_runs SET last_seq = $1, last_chain = $2 WHERE id = $3", {last, chain, run_id}));
-      if (!up.ok()) return rollback("store write failed");
-    }
-    return commit();
+    return Status::Error(fmt::format("run {}: its timeline changed under this engine", run_id));
   }
 
   Status append_next(const std::string& run_id, Event e) override {
+    tails_.erase(run_id);
     if (auto s = begin(); !s.ok()) return s;
     Res cur(q("SELECT last_seq, last_chain FROM runbook_runs WHERE id = $1 FOR UPDATE", {run_id}));
     if (!cur.ok() || cur.rows() == 0) return rollback(fmt::format("no run {}", run_id));
@@ -198,6 +245,7 @@ class PgStore : public Store {
   }
 
   Status drop_last_event(const std::string& run_id) override {
+    tails_.erase(run_id);
     if (auto s = begin(); !s.ok()) return s;
     Res last(q("SELECT max(seq) FROM runbook_events WHERE run_id = $1", {run_id}));
     long long seq = last.ok() ? last.i64(0, 0) : 0;
@@ -405,6 +453,11 @@ class PgStore : public Store {
     return e;
   }
 
+  struct Tail {
+    long long seq = 0;
+    std::string chain, incident;
+  };
+  std::map<std::string, Tail> tails_;  ///< per run: the last event this engine wrote
   PGconn* c_ = nullptr;
   std::string url_;
 };

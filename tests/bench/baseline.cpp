@@ -1,7 +1,8 @@
 // Baselines for the benchmarks, without any interpreter in the way:
-//   bench_baseline spawn N [DIR]   N times: run `sh -c true` and wait; with DIR, also two
-//                                  (write + fdatasync) of a file in DIR per iteration —
-//                                  the minimum a journaled step costs on that disk.
+//   bench_baseline spawn N [DIR [SYNCS]]   N times: run `sh -c true` and wait; with DIR,
+//                                  also SYNCS (default 1) write + fdatasync of a file in DIR
+//                                  per iteration — the minimum a journaled step costs on
+//                                  that disk (one durable commit per step).
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -15,11 +16,12 @@ extern char** environ;
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_baseline spawn N [DIR]\n");
+    std::fprintf(stderr, "usage: bench_baseline spawn N [DIR [SYNCS]]\n");
     return 2;
   }
   int n = std::atoi(argv[2]);
   int fd = -1;
+  int syncs = argc > 4 ? std::atoi(argv[4]) : 1;
   if (argc > 3) {
     std::string path = std::string(argv[3]) + "/baseline.bin";
     fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -34,8 +36,8 @@ int main(int argc, char** argv) {
     int st;
     waitpid(pid, &st, 0);
     if (fd >= 0) {
-      for (int k = 0; k < 2; ++k) {
-        if (::pwrite(fd, block, sizeof block, static_cast<off_t>(i * 2 + k) * 512) < 0) return 1;
+      for (int k = 0; k < syncs; ++k) {
+        if (::pwrite(fd, block, sizeof block, static_cast<off_t>(i * syncs + k) * 512) < 0) return 1;
         ::fdatasync(fd);
       }
     }

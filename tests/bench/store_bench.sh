@@ -48,5 +48,15 @@ pq = best(pg_store)
 print(f"steps: {n} (best of 3)")
 print(f"SQLite store (disk, synchronous=FULL): {sq:.3f}s  {sq * 1000 / n:.3f} ms/step")
 print(f"PostgreSQL store (local server):       {pq:.3f}s  {pq * 1000 / n:.3f} ms/step")
+# Round trips to the server per step: the engine's sendto() calls on the PostgreSQL socket
+# (one per query or statement sent), counted by strace when it is there.
+import shutil, tempfile
+if shutil.which("strace"):
+    out = tempfile.mktemp()
+    subprocess.run(["strace", "-f", "-c", "-e", "trace=sendto", "-o", out, rb, "--store", pg_store(), "run", book],
+                   capture_output=True)
+    calls = [l.split()[3] for l in open(out) if l.strip().endswith("sendto")]
+    if calls:
+        print(f"PostgreSQL round trips per step:       {int(calls[0]) / n:.2f}")
 print(f"ratio PostgreSQL / SQLite: {pq / sq:.2f}x")
 PY
