@@ -125,4 +125,22 @@ std::string ellipsize(std::string_view s, size_t max) {
   return std::string(s.substr(0, cut)) + "…";
 }
 
+std::string markup_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (c < 0x20 && c != '\n' && c != '\t') out += ' ';
+        else out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace rb

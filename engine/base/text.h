@@ -33,4 +33,9 @@ std::string shell_quote(std::string_view s);
 /// Truncates to at most `max` bytes on a UTF-8 boundary, appending "…" when cut.
 std::string ellipsize(std::string_view s, size_t max);
 
+/// Text made safe inside HTML or XML, in element content and quoted attributes: & < > " '
+/// become entities, and control characters other than tab and newline (invalid in XML
+/// 1.0) become spaces.
+std::string markup_escape(std::string_view s);
+
 }  // namespace rb

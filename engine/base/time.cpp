@@ -68,7 +68,26 @@ bool known_time_zone(const std::string& tz) {
 }
 
 namespace {
-std::mutex tz_mutex;
+std::recursive_mutex tz_mutex;
+}  // namespace
+
+TimeZoneScope::TimeZoneScope(const std::string& tz) {
+  tz_mutex.lock();
+  const char* old = std::getenv("TZ");
+  had_ = old != nullptr;
+  if (had_) old_ = old;
+  ::setenv("TZ", tz.empty() ? "UTC" : tz.c_str(), 1);
+  ::tzset();
+}
+
+TimeZoneScope::~TimeZoneScope() {
+  if (had_) ::setenv("TZ", old_.c_str(), 1);
+  else ::unsetenv("TZ");
+  ::tzset();
+  tz_mutex.unlock();
+}
+
+namespace {
 
 std::tm local_in(WallTime t, const std::string& tz, bool* ok) {
   std::time_t secs = std::chrono::system_clock::to_time_t(t);
@@ -79,16 +98,8 @@ std::tm local_in(WallTime t, const std::string& tz, bool* ok) {
     gmtime_r(&secs, &tm);
     return tm;
   }
-  // localtime_r honours TZ; switching TZ is process-wide, so serialize.
-  std::lock_guard<std::mutex> lock(tz_mutex);
-  const char* old = std::getenv("TZ");
-  std::string saved = old ? old : "";
-  ::setenv("TZ", tz.c_str(), 1);
-  ::tzset();
+  TimeZoneScope scope(tz);
   localtime_r(&secs, &tm);
-  if (old) ::setenv("TZ", saved.c_str(), 1);
-  else ::unsetenv("TZ");
-  ::tzset();
   return tm;
 }
 }  // namespace

@@ -25,6 +25,21 @@ std::string calendar_date(WallTime t, const std::string& tz);
 /// Whether `tz` names a time zone this machine knows.
 bool known_time_zone(const std::string& tz);
 
+/// While it lives, the process's local time zone (TZ, for localtime_r and mktime) is
+/// `tz` (empty: UTC); the previous one is restored after. TZ is process-wide, so these
+/// scopes are serialized by one lock: every time-zone computation goes through one.
+class TimeZoneScope {
+ public:
+  explicit TimeZoneScope(const std::string& tz);
+  ~TimeZoneScope();
+  TimeZoneScope(const TimeZoneScope&) = delete;
+  TimeZoneScope& operator=(const TimeZoneScope&) = delete;
+
+ private:
+  bool had_ = false;
+  std::string old_;
+};
+
 long long to_unix_ms(WallTime t);
 WallTime from_unix_ms(long long ms);
 

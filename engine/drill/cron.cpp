@@ -92,30 +92,6 @@ void field(const std::string& s, size_t base, const Field& f, const char* what, 
   }
 }
 
-std::mutex tz_mutex;
-
-// Sets TZ for the scope (localtime_r/mktime then use it); restores it after.
-class TzScope {
- public:
-  explicit TzScope(const std::string& tz) : lock_(tz_mutex) {
-    const char* old = std::getenv("TZ");
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    ::setenv("TZ", tz.empty() ? "UTC" : tz.c_str(), 1);
-    ::tzset();
-  }
-  ~TzScope() {
-    if (had_) ::setenv("TZ", old_.c_str(), 1);
-    else ::unsetenv("TZ");
-    ::tzset();
-  }
-
- private:
-  std::lock_guard<std::mutex> lock_;
-  bool had_ = false;
-  std::string old_;
-};
-
 std::tm local(std::time_t t) {
   std::tm tm{};
   localtime_r(&t, &tm);
@@ -207,7 +183,7 @@ std::optional<Cron> parse_cron(const std::string& text, std::string* why, size_t
 }
 
 std::optional<WallTime> next_fire(const Cron& c, WallTime after, const std::string& tz) {
-  TzScope scope(tz);
+  TimeZoneScope scope(tz);
   std::time_t from = std::chrono::system_clock::to_time_t(after);
   std::tm day = local(from);
   day.tm_hour = day.tm_min = day.tm_sec = 0;

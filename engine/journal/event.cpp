@@ -60,4 +60,29 @@ std::string chain_hash(const std::string& prev, const Event& e) {
   return h;
 }
 
+Status check_timeline(const std::string& run_id, const std::vector<StoredEvent>& stored, long long recorded_last_seq,
+                      bool* tail_only) {
+  if (tail_only) *tail_only = false;
+  std::string chain;
+  for (size_t i = 0; i < stored.size(); ++i) {
+    const Event& e = stored[i].event;
+    std::string problem;
+    if (e.seq != static_cast<long long>(i) + 1)
+      problem = fmt::format("seq {} where {} was expected (a gap or duplicate)", e.seq, i + 1);
+    else if (!stored[i].readable)
+      problem = fmt::format("event {} has unreadable data", e.seq);
+    else if (chain_hash(chain, e) != stored[i].chain)
+      problem = fmt::format("event {} ({}) does not match its checksum", e.seq, e.type);
+    if (!problem.empty()) {
+      if (tail_only) *tail_only = i + 1 == stored.size();
+      return Status::Error(problem);
+    }
+    chain = stored[i].chain;
+  }
+  if (recorded_last_seq != static_cast<long long>(stored.size()))
+    return Status::Error(fmt::format("run {} records {} events but {} are stored", run_id, recorded_last_seq,
+                                     stored.size()));
+  return Status::OK();
+}
+
 }  // namespace rb::journal

@@ -218,30 +218,19 @@ class PgStore : public Store {
   }
 
   Status verify_chain(const std::string& run_id, bool* tail_only) override {
-    if (tail_only) *tail_only = false;
     Res r(q("SELECT seq, ts, t, type, step, attempt, data, chain FROM runbook_events WHERE run_id = $1 ORDER BY seq",
             {run_id}));
     if (!r.ok()) return err("read events");
-    std::string chain;
-    long long expect = 1;
+    std::vector<StoredEvent> stored;
     for (int i = 0; i < r.rows(); ++i) {
-      Event e = read_event(r, i);
-      std::string problem;
-      if (e.seq != expect) problem = fmt::format("seq {} where {} was expected (a gap or duplicate)", e.seq, expect);
-      else if (e.data.contains("corrupt") && e.data.size() == 1) problem = fmt::format("event {} has unreadable data", e.seq);
-      else if (chain_hash(chain, e) != r.text(i, 7))
-        problem = fmt::format("event {} ({}) does not match its checksum", e.seq, e.type);
-      if (!problem.empty()) {
-        if (tail_only) *tail_only = i == r.rows() - 1;
-        return Status::Error(problem);
-      }
-      chain = r.text(i, 7);
-      ++expect;
+      StoredEvent x;
+      x.event = read_event(r, i);
+      x.readable = !(x.event.data.contains("corrupt") && x.event.data.size() == 1);
+      x.chain = r.text(i, 7);
+      stored.push_back(std::move(x));
     }
     auto info = run(run_id);
-    if (info && info->last_seq != r.rows())
-      return Status::Error(fmt::format("run {} records {} events but {} are stored", run_id, info->last_seq, r.rows()));
-    return Status::OK();
+    return check_timeline(run_id, stored, info ? info->last_seq : static_cast<long long>(stored.size()), tail_only);
   }
 
   Status drop_last_event(const std::string& run_id) override {

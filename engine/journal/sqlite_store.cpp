@@ -366,52 +366,25 @@ std::vector<Event> SqliteStore::events(const std::string& run_id) {
 }
 
 Status SqliteStore::verify_chain(const std::string& run_id, bool* tail_only) {
-  if (tail_only) *tail_only = false;
   Stmt s(db_, "SELECT seq, ts, t, type, step, attempt, data, chain FROM events WHERE run_id = ? ORDER BY seq");
   s.bind(1, run_id);
-  std::string chain;
-  long long expect = 1;
-  std::vector<std::pair<long long, std::string>> bad;
-  long long count = 0;
+  std::vector<StoredEvent> stored;
   while (s.row()) {
-    ++count;
-    Event e;
-    e.seq = s.i64(0);
-    e.ts = s.text(1);
-    e.t = s.f64(2);
-    e.type = s.text(3);
-    e.step = s.text(4);
-    e.attempt = static_cast<int>(s.i64(5));
+    StoredEvent x;
+    x.event.seq = s.i64(0);
+    x.event.ts = s.text(1);
+    x.event.t = s.f64(2);
+    x.event.type = s.text(3);
+    x.event.step = s.text(4);
+    x.event.attempt = static_cast<int>(s.i64(5));
     auto d = Value::parse(s.text(6), nullptr, false);
-    std::string stored = s.text(7);
-    if (e.seq != expect) {
-      bad.push_back({e.seq, fmt::format("seq {} where {} was expected (a gap or duplicate)", e.seq, expect)});
-      break;
-    }
-    if (d.is_discarded()) {
-      bad.push_back({e.seq, fmt::format("event {} has unreadable data", e.seq)});
-      break;
-    }
-    e.data = d;
-    std::string want = chain_hash(chain, e);
-    if (want != stored) {
-      bad.push_back({e.seq, fmt::format("event {} ({}) does not match its checksum", e.seq, e.type)});
-      break;
-    }
-    chain = stored;
-    ++expect;
+    x.readable = !d.is_discarded();
+    if (x.readable) x.event.data = std::move(d);
+    x.chain = s.text(7);
+    stored.push_back(std::move(x));
   }
-  if (bad.empty()) {
-    auto r = run(run_id);
-    if (r && r->last_seq != count)
-      return Status::Error(fmt::format("run {} records {} events but {} are stored", run_id, r->last_seq, count));
-    return Status::OK();
-  }
-  Stmt total(db_, "SELECT count(*) FROM events WHERE run_id = ?");
-  total.bind(1, run_id);
-  long long all = total.row() ? total.i64(0) : count;
-  if (tail_only) *tail_only = bad.front().first == all;
-  return Status::Error(bad.front().second);
+  auto r = run(run_id);
+  return check_timeline(run_id, stored, r ? r->last_seq : static_cast<long long>(stored.size()), tail_only);
 }
 
 Status SqliteStore::drop_last_event(const std::string& run_id) {

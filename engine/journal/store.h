@@ -137,4 +137,18 @@ std::unique_ptr<Store> open_store(const std::string& url, Status* status);
 /// The chain value of an event: sha256(prev || canonical event), first 16 bytes in hex.
 std::string chain_hash(const std::string& prev, const Event& e);
 
+/// An event as stored, with its stored chain value.
+struct StoredEvent {
+  Event event;
+  std::string chain;
+  bool readable = true;  ///< its data parsed as JSON
+};
+
+/// The integrity check of a run's stored timeline (both stores): seq 1..N without gap or
+/// duplicate, every event readable and matching its chain value, and N equal to the count
+/// the run row records. *tail_only is set when only the last event is damaged (a torn
+/// write that resume may drop).
+Status check_timeline(const std::string& run_id, const std::vector<StoredEvent>& stored, long long recorded_last_seq,
+                      bool* tail_only);
+
 }  // namespace rb::journal

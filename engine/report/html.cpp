@@ -4,25 +4,14 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "base/text.h"
 #include "report/report.h"
 
 namespace rb::report {
 
 namespace {
 
-std::string esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string esc(const std::string& s) { return markup_escape(s); }
 
 // The little Markdown the timeline uses: **strong** and `code`.
 std::string inline_md(const std::string& s) {

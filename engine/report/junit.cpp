@@ -2,27 +2,13 @@
 // that fails when the RTO was breached, so CI systems show drills like test results.
 #include <fmt/format.h>
 
+#include "base/text.h"
 #include "report/report.h"
 
 namespace rb::report {
 
 namespace {
-std::string xml(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        if (c < 0x20 && c != '\n' && c != '\t') out += ' ';
-        else out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
+std::string xml(const std::string& s) { return markup_escape(s); }
 }  // namespace
 
 std::string to_junit(const Report& r) {
