@@ -315,7 +315,7 @@ std::optional<std::string> find_placeholder(std::string_view t, bool code_line) 
       size_t e = i + 1;
       bool letter = false;
       while (e < t.size() && e - i <= 40 && (word_char(t[e]) || t[e] == '-' || t[e] == '_' || t[e] == '.')) {
-        letter = letter || !(t[e] >= '0' && t[e] <= '9');
+        letter = letter || (t[e] >= 'A' && t[e] <= 'Z') || (t[e] >= 'a' && t[e] <= 'z');
         ++e;
       }
       if (e < t.size() && t[e] == close && e - i >= 3 && letter && (c == '[' || (t[i + 1] >= 'A' && t[i + 1] <= 'z')))

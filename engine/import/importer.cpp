@@ -112,6 +112,7 @@ class Collector {
   void section(const MdSection& s, const std::string& phase, bool root, bool alt) {
     if (!root && is_heading_step(s)) {
       std::vector<MdBlock> blocks;
+      headings_ = 0;
       flatten(s, blocks, true);
       if (headings_ == blocks.size()) skip(s.line, fmt::format("'{}'", clean_title(s.title)), "nothing to do in it");
       else make_step(parse_title(s.title), s.line, phase, blocks, alt);
@@ -371,7 +372,11 @@ bool import_markdown(const std::string& file, std::string_view text, ImportResul
     std::vector<const MdSection*> cands;
     for (auto& c : top->children)
       if (holds_steps(c)) cands.push_back(&c);
-    if (content_holds_steps(top->content)) units.push_back({top, doc_title});
+    // "Step N" headings at the top are the steps of one runbook, not runbooks.
+    bool step_headings = std::any_of(cands.begin(), cands.end(), [](const MdSection* c) {
+      return parse_title(c->title).step_word;
+    });
+    if (content_holds_steps(top->content) || step_headings) units.push_back({top, doc_title});
     else if (cands.size() == 1) units.push_back({cands[0], doc_title});
     else
       for (auto* c : cands) units.push_back({c, parse_title(c->title).text});
