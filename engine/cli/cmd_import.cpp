@@ -21,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kMaxMarkdownBytes = 8u << 20;  // a runbook is pages, not megabytes
+constexpr size_t kMaxMarkdownBytes = 8u << 20;  // a runbook is pages, not megabytes; also the YAML loader's limit
 
 // Reads the file; on a problem prints it and returns false.
 bool read_markdown(const std::string& path, std::string* text) {
@@ -139,11 +139,22 @@ int cmd_import(const Global& g, const ImportFlags& f) {
     error(fmt::format("{}: {}", f.file, why));
     return kInvalid;
   }
+  std::vector<std::string> yamls;
+  for (auto& d : r.drafts) {
+    yamls.push_back(import::draft_yaml(d));
+    // A draft must load: the YAML loader refuses files over 8 MiB.
+    if (yamls.back().size() > kMaxMarkdownBytes) {
+      error(fmt::format("{}: the draft '{}' would be {} bytes ({} steps), over the {} MiB a runbook file may have: "
+                        "split the document",
+                        f.file, d.id, yamls.back().size(), d.steps.size(), kMaxMarkdownBytes >> 20));
+      return kInvalid;
+    }
+  }
   std::vector<std::string> paths;
   if (!plan_outputs(f, r, &paths)) return kInvalid;
   fmt::print(stderr, "runbook import: {}: {} runbook{}\n", f.file, r.drafts.size(), r.drafts.size() == 1 ? "" : "s");
   for (size_t i = 0; i < r.drafts.size(); ++i) {
-    std::string yaml = import::draft_yaml(r.drafts[i]);
+    const std::string& yaml = yamls[i];
     if (paths[i].empty()) fmt::print("{}", yaml);
     else if (!write_file(paths[i], yaml, f.force)) return kEngine;
     fmt::print(stderr, "{}{}", import::draft_summary(r.drafts[i]),

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <set>
 
 #include "import/import.h"
@@ -213,9 +214,13 @@ class Collector {
     if (task && d_.steps.size() > before) d_.steps.back().confirm = "Checked?";
   }
 
-  std::string unique(std::string id) {
+  // `id`, else `id-2`, `id-3` … (the next number to try is kept per id: thousands of
+  // steps with one title stay linear).
+  std::string unique(const std::string& id) {
     std::string out = id;
-    for (int n = 2; ids_.count(out); ++n) out = fmt::format("{}-{}", id, n);
+    int& n = suffix_[id];
+    if (n == 0) n = 2;
+    while (ids_.count(out)) out = fmt::format("{}-{}", id, n++);
     ids_.insert(out);
     return out;
   }
@@ -322,6 +327,7 @@ class Collector {
   const std::string& file_;
   Draft& d_;
   std::set<std::string> ids_;
+  std::map<std::string, int> suffix_;
   std::string intro_;
   std::vector<std::optional<Millis>> milestones_;
   size_t headings_ = 0;  ///< sub-headings among the blocks flatten() gave

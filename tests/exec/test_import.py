@@ -5,11 +5,13 @@ runbook per scenario with the database scenario's steps, budgets and objectives;
 placeholder ever reaches a shell/sql/http action; bad input (no steps, binary, 50 MB) and
 refused output (several runbooks without a directory, an existing file) are exit 2 with
 nothing written. UPDATE_GOLDEN=1 rewrites the goldens."""
+import json
 import os
 import re
 import shutil
 import sys
 
+import jsonschema
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
@@ -19,6 +21,8 @@ CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cases", 
 SEEDS = sorted(f for f in os.listdir(CASES) if f.endswith(".txt"))
 PLACEHOLDER = re.compile(r"\[[A-Za-z][A-Za-z0-9_.-]+\]|<[A-Za-z][A-Za-z0-9_.-]*>|\bYOUR[-_]|your[-_]|\.\.\.|\u2026")
 OUR_URL = "${{ inputs.database_url }}"
+with open(os.path.join(CASES, "..", "..", "..", "schemas", "runbook.schema.json")) as _f:
+    SCHEMA = jsonschema.Draft202012Validator(json.load(_f))
 
 
 def import_seed(seed, out):
@@ -44,6 +48,8 @@ def check_draft(seed, path, text, wd):
     name = os.path.basename(path)
     doc = yaml.safe_load(text)
     steps = doc["steps"]
+    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in SCHEMA.iter_errors(doc)]
+    eq(errors, [], f"{name}: the runbook schema accepts it")
     check(OUR_URL not in text.replace(OUR_URL, "") and "${{" not in text.replace(OUR_URL, ""),
           f"{name}: a '${{{{' other than the database_url input")
     eq(steps.get("recovered", {}).get("end"), "recovered", f"{name}: ends in recovered")
@@ -143,6 +149,12 @@ def bad_input(wd):
     check("over the 8 MiB" in p.err, f"50 MB: says so: {p.err}")
     check(p.elapsed < 2, f"50 MB: refused before reading it ({p.elapsed:.2f}s)")
     check(not os.path.exists(os.path.join(wd.path, "big-out")), "50 MB: nothing written")
+    many = os.path.join(wd.path, "many.md")
+    with open(many, "w") as f:
+        f.write("# Many\n\n" + "".join(f"{i}. step\n" for i in range(1, 130001)))
+    p = run(["import", many, "-o", os.path.join(wd.path, "many-out")])
+    eq(p.returncode, 2, "a draft over the loader's 8 MiB: exit 2")
+    check("split the document" in p.err and not os.path.exists(os.path.join(wd.path, "many-out")), p.err)
     p = run(["import", os.path.join(wd.path, "missing.md")])
     eq(p.returncode, 2, "a missing file: exit 2")
 
