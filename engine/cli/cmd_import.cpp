@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
@@ -63,8 +64,11 @@ bool read_markdown(const std::string& path, std::string* text) {
 
 // Writes `text` to a new file (0644); with `force` replaces an existing one atomically.
 bool write_file(const std::string& path, const std::string& text, bool force) {
-  std::string target = force ? path + ".tmp-import" : path;
-  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
+  // Without --force the file must not exist (O_EXCL, no race with a check); with it, a
+  // fresh temporary beside it is renamed over it.
+  std::string target = force ? path + ".XXXXXX" : path;
+  int fd = force ? ::mkstemp(target.data()) : ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_EXCL, 0644);
+  if (fd >= 0 && force) ::fchmod(fd, 0644);
   if (fd < 0) {
     error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
     return false;

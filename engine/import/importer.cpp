@@ -366,47 +366,63 @@ struct Unit {
 
 }  // namespace
 
+namespace {
+
+// Which sections are runbooks: "Scenario N" headings; else the top-level sections that
+// hold steps (the whole document when its top holds steps itself or has "Step N"
+// headings; the document's title when only one section does).
+std::vector<Unit> choose_units(const MdSection& root, const MdSection* top, const std::string& doc_title) {
+  std::vector<Unit> units;
+  for (auto* s : scenarios(root)) units.push_back({s, *scenario_name(s->title)});
+  if (!units.empty()) return units;
+  std::vector<const MdSection*> cands;
+  for (auto& c : top->children)
+    if (holds_steps(c)) cands.push_back(&c);
+  bool step_headings =
+      std::any_of(cands.begin(), cands.end(), [](const MdSection* c) { return parse_title(c->title).step_word; });
+  if (content_holds_steps(top->content) || step_headings) units.push_back({top, doc_title});
+  else if (cands.size() == 1) units.push_back({cands[0], doc_title});
+  else
+    for (auto* c : cands) units.push_back({c, parse_title(c->title).text});
+  return units;
+}
+
+// The top-level sections no runbook came from, and why.
+void report_others(const std::string& file, const MdSection* top, const std::set<const MdSection*>& units,
+                   ImportResult* out) {
+  if (units.count(top)) return;
+  std::function<bool(const MdSection&)> has_unit = [&](const MdSection& s) {
+    return units.count(&s) > 0 || std::any_of(s.children.begin(), s.children.end(), has_unit);
+  };
+  for (auto& c : top->children)
+    if (!has_unit(c))
+      out->skipped.push_back(fmt::format("{}:{}: section '{}' — {}", file, c.line, clean_title(c.title),
+                                         holds_steps(c) ? "holds steps but is not a scenario: not imported"
+                                                        : "no steps in it"));
+}
+
+// "FILE:LINE ('Escalation')" for the first section about escalation or contacts.
+std::string escalation_section(const std::string& file, const MdSection& s) {
+  std::string l = lower(s.title);
+  if (s.level > 0 && (l.find("escalat") != std::string::npos || l.find("contact") != std::string::npos))
+    return fmt::format("{}:{} ('{}')", file, s.line, clean_title(s.title));
+  for (auto& c : s.children)
+    if (auto e = escalation_section(file, c); !e.empty()) return e;
+  return {};
+}
+
+}  // namespace
+
 bool import_markdown(const std::string& file, std::string_view text, ImportResult* out, std::string* error) {
   MdSection root = parse_markdown(text);
   const MdSection* top = &root;
   if (!content_holds_steps(root.content) && root.children.size() == 1) top = &root.children[0];
   std::string doc_title = top->level > 0 ? clean_title(top->title) : stem(file);
-
-  std::vector<Unit> units;
-  for (auto* s : scenarios(root)) units.push_back({s, *scenario_name(s->title)});
-  if (units.empty()) {
-    std::vector<const MdSection*> cands;
-    for (auto& c : top->children)
-      if (holds_steps(c)) cands.push_back(&c);
-    // "Step N" headings at the top are the steps of one runbook, not runbooks.
-    bool step_headings = std::any_of(cands.begin(), cands.end(), [](const MdSection* c) {
-      return parse_title(c->title).step_word;
-    });
-    if (content_holds_steps(top->content) || step_headings) units.push_back({top, doc_title});
-    else if (cands.size() == 1) units.push_back({cands[0], doc_title});
-    else
-      for (auto* c : cands) units.push_back({c, parse_title(c->title).text});
-  }
+  std::vector<Unit> units = choose_units(root, top, doc_title);
   std::set<const MdSection*> unit_set;
   for (auto& u : units) unit_set.insert(u.section);
-  std::function<bool(const MdSection&)> has_unit = [&](const MdSection& s) {
-    return unit_set.count(&s) > 0 || std::any_of(s.children.begin(), s.children.end(), has_unit);
-  };
-  if (!unit_set.count(top))
-    for (auto& c : top->children)
-      if (!has_unit(c))
-        out->skipped.push_back(fmt::format("{}:{}: section '{}' — {}", file, c.line, clean_title(c.title),
-                                           holds_steps(c) ? "holds steps but is not a scenario: not imported"
-                                                          : "no steps in it"));
-
-  std::string escalation;
-  std::function<void(const MdSection&)> find_esc = [&](const MdSection& s) {
-    std::string l = lower(s.title);
-    if (escalation.empty() && s.level > 0 && (l.find("escalat") != std::string::npos || l.find("contact") != std::string::npos))
-      escalation = fmt::format("{}:{} ('{}')", file, s.line, clean_title(s.title));
-    for (auto& c : s.children) find_esc(c);
-  };
-  find_esc(root);
+  report_others(file, top, unit_set, out);
+  std::string escalation = escalation_section(file, root);
 
   std::set<std::string> ids;
   for (auto& u : units) {
