@@ -214,8 +214,35 @@ def hostile(wd):
     eq(run(["validate", out]).returncode, 0, "and it validates")
 
 
+def random_documents(wd):
+    """Whatever the Markdown, a draft that comes out validates (seeded token soup)."""
+    import random
+    rng = random.Random(17)
+    tokens = ["\n## Scenario 2: x\n", "\n### Step 3: y (2-5 minutes)\n", "\n```bash\n", "\n```sql\n", "\n```\n",
+              "\n1. ", "\n- [ ] ", "\n| RTO | RPO |\n|-|-|\n| x | 1h |\n", "(T+1 hr 30 mins)", "[X-Y]", "# OR\n",
+              "echo ok", "SELECT 1;", "curl https://h.test/a", "# If needed\n", "${{ x }}", ": #", "\"'", "\t",
+              "caf\u00e9 \U0001F534", "**Option A:** z\n", "if needed", "~5 min", "RTO: 2h"]
+    paths = []
+    for n in range(40):
+        text = "".join(rng.choice(tokens) if rng.random() < 0.3 else rng.choice("ab c-_.*#\n")
+                       for _ in range(rng.randrange(20, 400)))
+        src = wd.file(f"rand{n}.md", text)
+        out = os.path.join(wd.path, f"rand{n}")
+        p = run(["import", src, "-o", out])
+        check(p.returncode in (0, 2), f"random {n}: exit {p.returncode}: {p.err}")
+        if p.returncode == 2:
+            check("no steps found" in p.err, f"random {n}: exit 2 only for no steps: {p.err}")
+        elif os.path.isdir(out):
+            paths += [os.path.join(out, f) for f in os.listdir(out)]
+    check(len(paths) > 20, f"random documents gave drafts ({len(paths)})")
+    print(f"{len(paths)} drafts from 40 random documents")
+    p = run(["validate"] + paths)
+    eq(p.returncode, 0, f"every draft of a random document validates: {p.err[:2000]}")
+
+
 with Workdir() as wd:
     drafts = seeds(wd)
+    random_documents(wd)
     database_scenario(drafts)
     bad_input(wd)
     outputs(wd)
