@@ -199,6 +199,13 @@ def hostile(wd):
         "```bash",
         "redis-cli FLUSHDB",
         "```",
+        "## Step 3: Check the page",
+        "```bash",
+        "curl -s https://h.test/",
+        "# Should show maintenance page",
+        "curl https://h.test/api/health",
+        "# Expected: 200",
+        "```",
         ""]))
     out = os.path.join(wd.path, "hostile.yaml")
     p = run(["import", md, "-o", out])
@@ -211,6 +218,9 @@ def hostile(wd):
     check("manual" in st.get("deploy-secrets-token", {}), f"a block with '${{{{' is manual: {list(st)}")
     eq(st.get("clear-cache-now", {}).get("title"), "Clear: 'cache' # now", "quotes, ': ' and ' #' survive")
     eq(st.get("clear-cache-now", {}).get("shell"), "redis-cli FLUSHDB", "the command is the block's")
+    branches = st.get("check-the-page", {}).get("parallel", [])
+    eq([b.get("expect") for b in branches], ["matches(result.body, '[Mm]aintenance')", "result.status == 200"],
+       "curl lines become http checks with what the text expects")
     eq(run(["validate", out]).returncode, 0, "and it validates")
 
 
@@ -240,8 +250,52 @@ def random_documents(wd):
     eq(p.returncode, 0, f"every draft of a random document validates: {p.err[:2000]}")
 
 
+def real_run(wd):
+    """A draft's http and sql steps run for real: a local server and a SQLite file."""
+    import http.server
+    import sqlite3
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"Under Maintenance" if self.path == "/" else b"ok"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{srv.server_address[1]}"
+        db = os.path.join(wd.path, "app.db")
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE users (id INTEGER)")
+        con.commit()
+        con.close()
+        md = wd.file("real.md", f"# Real\n\n1. Check the page\n   ```bash\n   curl -s {base}/\n"
+                                f"   # Should show maintenance page\n   ```\n2. Count users\n   ```sql\n"
+                                f"   SELECT count(*) AS n FROM users;\n   ```\n")
+        out = os.path.join(wd.path, "real.yaml")
+        eq(run(["import", md, "-o", out]).returncode, 0, "real: import")
+        p = run(["run", out, "--store", wd.store, "--input", "database_url=sqlite:" + db], cwd=wd.path, timeout=60)
+        eq(p.returncode, 0, f"real: the draft runs to recovered: {p.out[-800:]} {p.err[-800:]}")
+        bad = wd.file("bad.md", f"# Bad\n\n1. Check the page\n   ```bash\n   curl -s {base}/other\n"
+                                f"   # Should show maintenance page\n   ```\n")
+        out = os.path.join(wd.path, "bad.yaml")
+        eq(run(["import", bad, "-o", out]).returncode, 0, "bad: import")
+        p = run(["run", out, "--store", wd.store], cwd=wd.path, timeout=60)
+        eq(p.returncode, 1, "real: a page without 'maintenance' fails the step: the run ends failed")
+    finally:
+        srv.shutdown()
+
+
 with Workdir() as wd:
     drafts = seeds(wd)
+    real_run(wd)
     random_documents(wd)
     database_scenario(drafts)
     bad_input(wd)
