@@ -54,6 +54,13 @@ struct DrillFlags {
 };
 int cmd_drill(const Global& g, const DrillFlags& f);
 
+struct ImportFlags {
+  std::string file;  ///< the Markdown runbook
+  std::string out;   ///< -o: a .yaml/.yml file, or a directory (one file per runbook); "": stdout
+  bool force = false;  ///< replace existing files
+};
+int cmd_import(const Global& g, const ImportFlags& f);
+
 int cmd_runs(const Global& g, int limit);
 int cmd_status(const Global& g, const std::string& run_id);
 int cmd_timeline(const Global& g, const std::string& run_id, const std::string& tz);

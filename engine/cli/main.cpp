@@ -124,7 +124,14 @@ int main(int argc, char** argv) {
   d_inst->add_option("--image", df.image, "Container image for --k8s");
   for (auto* sub : {d_list, d_due, d_run, d_hist, d_inst}) sub->fallthrough();
 
-  for (auto* sub : {validate, plan, run, resume, runs, status, timeline, note, exp, drill}) sub->fallthrough();
+  ImportFlags imf;
+  auto* imp = app.add_subcommand("import", "Turn a Markdown runbook into YAML drafts that validate; "
+                                           "prints what a person must finish");
+  imp->add_option("FILE", imf.file, "The Markdown file")->required();
+  imp->add_option("-o,--output", imf.out, "OUT.yaml for one runbook, or DIR for one file per runbook (default stdout)");
+  imp->add_flag("--force", imf.force, "Replace files that exist");
+
+  for (auto* sub : {validate, plan, run, resume, runs, status, timeline, note, exp, drill, imp}) sub->fallthrough();
 
   try {
     app.parse(argc, argv);
@@ -143,6 +150,7 @@ int main(int argc, char** argv) {
     if (*timeline) return cmd_timeline(g, run_id, tz);
     if (*note) return cmd_note(g, run_id, note_text, note_tag, note_op);
     if (*exp) return cmd_export(g, run_id, export_format, export_out, tz);
+    if (*imp) return cmd_import(g, imf);
     if (*drill) {
       df.action = *d_list ? "list" : *d_due ? "due" : *d_run ? "run" : *d_hist ? "history" : "install";
       if (df.action == "run" && df.name.empty() && !df.due) {
