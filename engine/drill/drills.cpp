@@ -1,7 +1,7 @@
 #include "drill/drills.h"
 
 #include <fmt/format.h>
-#include <regex>
+#include <functional>
 #include <sys/stat.h>
 
 #include "base/text.h"
@@ -73,6 +73,97 @@ std::optional<model::Runbook> actions(const yaml::Node& given, const std::string
 
 }  // namespace
 
+namespace {
+
+// `runbook:` relative to where runbook runs, else to the drills file's folder.
+void read_runbook_path(const yaml::Node& n, const std::string& drills_path, const std::string& label, Drill& dr,
+                       Diagnostics& d) {
+  auto s = yaml::want_string(n, "'runbook'", d);
+  if (!s) return;
+  dr.runbook = *s;
+  struct stat st {};
+  if (::stat(s->c_str(), &st) != 0 && !s->starts_with("/")) {
+    std::string dir = drills_path.find('/') == std::string::npos ? "." : drills_path.substr(0, drills_path.rfind('/'));
+    std::string alt = dir + "/" + *s;
+    if (::stat(alt.c_str(), &st) == 0) dr.runbook = alt;
+  }
+  if (::stat(dr.runbook.c_str(), &st) != 0)
+    d.error(yaml::text_pos(n), fmt::format("runbook '{}' of drill '{}' does not exist (paths are relative to the "
+                                           "directory runbook runs in, or to the drills file)",
+                                           *s, label));
+}
+
+void read_schedule(const yaml::Node& n, Drill& dr, Diagnostics& d) {
+  auto s = yaml::want_string(n, "'schedule'", d);
+  if (!s) return;
+  std::string why;
+  size_t off = 0;
+  if (auto c = parse_cron(*s, &why, &off)) {
+    dr.schedule = *c;
+    return;
+  }
+  SourcePos p = yaml::text_pos(n);
+  p.col += static_cast<int>(off);
+  d.error(p, fmt::format("schedule '{}': {}", *s, why));
+}
+
+// `inputs:` and `answers:`: maps of single values.
+void read_values(const yaml::Node* n, const char* what, const char* bad_value, Diagnostics& d,
+                 const std::function<void(const std::string&, const std::string&)>& take) {
+  if (!n || n->is_null() || !yaml::want_map(*n, fmt::format("'{}'", what), d)) return;
+  for (auto& [k, v] : n->entries) {
+    if (!v.is_scalar() && !v.is_null()) d.error(v.pos, fmt::format(fmt::runtime(bad_value), k.scalar));
+    else take(k.scalar, v.scalar);
+  }
+}
+
+bool valid_drill_name(const std::string& s) {
+  if (s.empty() || !(std::islower(static_cast<unsigned char>(s[0])) || std::isdigit(static_cast<unsigned char>(s[0]))))
+    return false;
+  for (char c : s)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
+      return false;
+  return true;
+}
+
+std::optional<Drill> read_drill(const yaml::Node& item, const std::string& path, std::map<std::string, int>& seen,
+                                plugin::Registry& reg, Diagnostics& d) {
+  if (!yaml::want_map(item, "a drill", d)) return std::nullopt;
+  yaml::check_keys(item, kKeys, "in a drill", d);
+  Drill dr;
+  dr.pos = item.pos;
+  if (auto* n = item.get("name")) {
+    if (auto s = yaml::want_string(*n, "'name'", d)) {
+      dr.name = *s;
+      if (!valid_drill_name(*s)) d.error(yaml::text_pos(*n), fmt::format("drill name '{}' must match [a-z0-9][a-z0-9-]*", *s));
+      if (seen.count(*s)) d.error(yaml::text_pos(*n), fmt::format("drill '{}' is defined twice (first at line {})", *s, seen[*s]));
+      seen[*s] = n->pos.line;
+    }
+  } else {
+    d.error(item.pos, "a drill needs a 'name'");
+  }
+  std::string label = dr.name.empty() ? "?" : dr.name;
+  if (auto* n = item.get("runbook")) read_runbook_path(*n, path, label, dr, d);
+  else d.error(item.pos, fmt::format("drill '{}' needs a 'runbook'", label));
+  if (auto* n = item.get("timezone")) {
+    if (auto s = yaml::want_string(*n, "'timezone'", d)) {
+      if (!known_time_zone(*s)) d.error(yaml::text_pos(*n), fmt::format("unknown time zone '{}' (e.g. UTC, Europe/Paris)", *s));
+      else dr.timezone = *s;
+    }
+  }
+  if (auto* n = item.get("schedule")) read_schedule(*n, dr, d);
+  else d.error(item.pos, fmt::format("drill '{}' needs a 'schedule' (5-field cron, e.g. \"0 10 3 * *\")", label));
+  read_values(item.get("inputs"), "inputs", "input '{}' must be a single value", d,
+              [&](auto& k, auto& v) { dr.inputs.push_back(k + "=" + v); });
+  read_values(item.get("answers"), "answers", "answer for '{}' must be yes, no or done", d,
+              [&](auto& k, auto& v) { dr.answers[k] = v; });
+  if (auto* n = item.get("setup")) dr.setup = actions(*n, label, "setup", reg, d);
+  if (auto* n = item.get("teardown")) dr.teardown = actions(*n, label, "teardown", reg, d);
+  return dr;
+}
+
+}  // namespace
+
 std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::Registry& reg, Diagnostics& d) {
   d.set_file(path);
   yaml::Node root;
@@ -89,80 +180,8 @@ std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::R
   if (!yaml::want_seq(*list, "'drills'", d)) return std::nullopt;
   std::vector<Drill> out;
   std::map<std::string, int> seen;
-  static const std::regex name_re("[a-z0-9][a-z0-9-]*");
-  for (auto& item : list->items) {
-    if (!yaml::want_map(item, "a drill", d)) continue;
-    yaml::check_keys(item, kKeys, "in a drill", d);
-    Drill dr;
-    dr.pos = item.pos;
-    if (auto* n = item.get("name")) {
-      if (auto s = yaml::want_string(*n, "'name'", d)) {
-        dr.name = *s;
-        if (!std::regex_match(*s, name_re)) d.error(yaml::text_pos(*n), fmt::format("drill name '{}' must match [a-z0-9][a-z0-9-]*", *s));
-        if (seen.count(*s)) d.error(yaml::text_pos(*n), fmt::format("drill '{}' is defined twice (first at line {})", *s, seen[*s]));
-        seen[*s] = n->pos.line;
-      }
-    } else {
-      d.error(item.pos, "a drill needs a 'name'");
-    }
-    std::string label = dr.name.empty() ? "?" : dr.name;
-    if (auto* n = item.get("runbook")) {
-      if (auto s = yaml::want_string(*n, "'runbook'", d)) {
-        dr.runbook = *s;
-        struct stat st {};
-        // Relative to where runbook runs, else to the drills file's folder.
-        if (::stat(s->c_str(), &st) != 0 && !s->starts_with("/")) {
-          std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-          std::string alt = dir + "/" + *s;
-          if (::stat(alt.c_str(), &st) == 0) dr.runbook = alt;
-        }
-        if (::stat(dr.runbook.c_str(), &st) != 0)
-          d.error(yaml::text_pos(*n), fmt::format("runbook '{}' of drill '{}' does not exist (paths are relative to the "
-                                                   "directory runbook runs in, or to the drills file)",
-                                                   *s, label));
-      }
-    } else {
-      d.error(item.pos, fmt::format("drill '{}' needs a 'runbook'", label));
-    }
-    if (auto* n = item.get("timezone")) {
-      if (auto s = yaml::want_string(*n, "'timezone'", d)) {
-        if (!known_time_zone(*s)) d.error(yaml::text_pos(*n), fmt::format("unknown time zone '{}' (e.g. UTC, Europe/Paris)", *s));
-        else dr.timezone = *s;
-      }
-    }
-    if (auto* n = item.get("schedule")) {
-      if (auto s = yaml::want_string(*n, "'schedule'", d)) {
-        std::string why;
-        size_t off = 0;
-        if (auto c = parse_cron(*s, &why, &off)) {
-          dr.schedule = *c;
-        } else {
-          SourcePos p = yaml::text_pos(*n);
-          p.col += static_cast<int>(off);
-          d.error(p, fmt::format("schedule '{}': {}", *s, why));
-        }
-      }
-    } else {
-      d.error(item.pos, fmt::format("drill '{}' needs a 'schedule' (5-field cron, e.g. \"0 10 3 * *\")", label));
-    }
-    if (auto* n = item.get("inputs"); n && !n->is_null()) {
-      if (yaml::want_map(*n, "'inputs'", d))
-        for (auto& [k, v] : n->entries) {
-          if (!v.is_scalar() && !v.is_null()) d.error(v.pos, fmt::format("input '{}' must be a single value", k.scalar));
-          else dr.inputs.push_back(k.scalar + "=" + v.scalar);
-        }
-    }
-    if (auto* n = item.get("answers"); n && !n->is_null()) {
-      if (yaml::want_map(*n, "'answers'", d))
-        for (auto& [k, v] : n->entries) {
-          if (!v.is_scalar()) d.error(v.pos, fmt::format("answer for '{}' must be yes, no or done", k.scalar));
-          else dr.answers[k.scalar] = v.scalar;
-        }
-    }
-    if (auto* n = item.get("setup")) dr.setup = actions(*n, label, "setup", reg, d);
-    if (auto* n = item.get("teardown")) dr.teardown = actions(*n, label, "teardown", reg, d);
-    out.push_back(std::move(dr));
-  }
+  for (auto& item : list->items)
+    if (auto dr = read_drill(item, path, seen, reg, d)) out.push_back(std::move(*dr));
   d.sort();
   if (d.has_errors()) return std::nullopt;
   return out;
