@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "sys/env.h"
+#include "sys/files.h"
 #include "report/report.h"
 
 namespace rb::cli {
@@ -15,31 +16,9 @@ namespace rb::cli {
 namespace {
 // Reports hold run data: written 0600, atomically (temp file + rename).
 bool write_private(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    return false;
-  }
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    return false;
-  }
-  return true;
+  auto s = sys::write_file(path, data, 0600, sys::Existing::Replace);
+  if (!s.ok()) error(s.message());
+  return s.ok();
 }
 }  // namespace
 

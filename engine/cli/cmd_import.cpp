@@ -14,6 +14,7 @@
 
 #include "base/text.h"
 #include "cli/commands.h"
+#include "sys/files.h"
 #include "import/import.h"
 
 namespace rb::cli {
@@ -62,32 +63,12 @@ bool read_markdown(const std::string& path, std::string* text) {
   return true;
 }
 
-// Writes `text` to a new file (0644); with `force` replaces an existing one atomically.
+// Writes `text` to a new file (0644: drafts hold no run data); with `force` replaces an
+// existing one atomically.
 bool write_file(const std::string& path, const std::string& text, bool force) {
-  // Without --force the file must not exist (O_EXCL, no race with a check); with it, a
-  // fresh temporary beside it is renamed over it.
-  std::string target = force ? path + ".XXXXXX" : path;
-  int fd = force ? ::mkstemp(target.data()) : ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_EXCL, 0644);
-  if (fd >= 0 && force) ::fchmod(fd, 0644);
-  if (fd < 0) {
-    error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-    return false;
-  }
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  bool ok = done == text.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (ok && force) ok = ::rename(target.c_str(), path.c_str()) == 0;
-  if (!ok) {
-    error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-    ::unlink(target.c_str());
-  }
-  return ok;
+  auto s = sys::write_file(path, text, 0644, force ? sys::Existing::Replace : sys::Existing::Refuse);
+  if (!s.ok()) error(s.message());
+  return s.ok();
 }
 
 std::string ids_of(const import::ImportResult& r) {
