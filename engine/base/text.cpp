@@ -143,4 +143,122 @@ std::string markup_escape(std::string_view s) {
   return out;
 }
 
+namespace {
+
+// Decodes one UTF-8 code point at s[i]; returns its length (0: invalid byte).
+size_t utf8_at(std::string_view s, size_t i, char32_t* cp) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  char32_t v = n == 1 ? c : n == 2 ? (c & 0x1f) : n == 3 ? (c & 0x0f) : (c & 0x07);
+  for (size_t k = 1; k < n; ++k) {
+    unsigned char b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xc0) != 0x80) return 0;
+    v = (v << 6) | (b & 0x3f);
+  }
+  *cp = v;
+  return n;
+}
+
+// Terminal columns of a code point: 0 for combining marks and joiners, 2 for wide and
+// emoji-like ones (symbols from U+2300 on count as 2: over-counting only cuts a line a
+// little early, under-counting would make it wrap).
+int cp_width(char32_t c) {
+  if ((c >= 0x300 && c <= 0x36f) || (c >= 0x1ab0 && c <= 0x1aff) || (c >= 0x20d0 && c <= 0x20ff) ||
+      (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0xfe20 && c <= 0xfe2f) || c == 0x200b || c == 0x200c || c == 0x200d)
+    return 0;
+  if (c >= 0x2500 && c <= 0x25ff) return 1;  // box drawing, blocks, geometric shapes
+  if (c >= 0x1100 && c <= 0x115f) return 2;
+  if (c >= 0x2300) return 2;
+  return 1;
+}
+
+}  // namespace
+
+std::string terminal_safe(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    size_t n = utf8_at(s, i, &cp);
+    if (n == 0) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
+      ++i;
+      continue;
+    }
+    if (cp == '\t') out += "  ";
+    else if (cp < 0x20) out += std::string("^") + static_cast<char>(cp + 0x40);
+    else if (cp == 0x7f) out += "^?";
+    else if (cp >= 0x80 && cp <= 0x9f) out += fmt::format("<U+{:04X}>", static_cast<unsigned>(cp));
+    else out.append(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+int display_width(std::string_view s) {
+  int w = 0;
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    size_t n = utf8_at(s, i, &cp);
+    if (n == 0) {
+      ++w;
+      ++i;
+      continue;
+    }
+    w += cp_width(cp);
+    i += n;
+  }
+  return w;
+}
+
+std::string fit_width(std::string_view s, int cols) {
+  if (display_width(s) <= cols) return std::string(s);
+  std::string out;
+  int w = 0;
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    size_t n = utf8_at(s, i, &cp);
+    if (n == 0) n = 1;
+    int cw = n == 1 && static_cast<unsigned char>(s[i]) >= 0x80 ? 1 : cp_width(cp);
+    if (w + cw > cols - 1) break;
+    out.append(s.substr(i, n));
+    w += cw;
+    i += n;
+  }
+  return out + "…";
+}
+
+std::vector<std::string> wrap_width(std::string_view s, int cols) {
+  std::vector<std::string> out;
+  for (auto& para : split_lines(s)) {
+    std::string line;
+    int w = 0;
+    size_t i = 0;
+    while (i < para.size()) {
+      size_t sp = para.find(' ', i);
+      std::string word(para.substr(i, sp == std::string::npos ? std::string::npos : sp - i));
+      i = sp == std::string::npos ? para.size() : sp + 1;
+      int ww = display_width(word);
+      if (w > 0 && w + 1 + ww > cols) {
+        out.push_back(line);
+        line.clear();
+        w = 0;
+      }
+      while (ww > cols) {  // a word longer than the line: cut it
+        std::string head = fit_width(word, cols);
+        head.resize(head.size() - std::string("…").size());
+        out.push_back(head);
+        word.erase(0, head.size());
+        ww = display_width(word);
+        if (head.empty()) break;
+      }
+      line += (w > 0 ? " " : "") + word;
+      w += (w > 0 ? 1 : 0) + ww;
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
 }  // namespace rb

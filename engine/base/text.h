@@ -38,4 +38,17 @@ std::string ellipsize(std::string_view s, size_t max);
 /// 1.0) become spaces.
 std::string markup_escape(std::string_view s);
 
+/// Text from a run (an action's output, an error) made safe to print on a terminal:
+/// control characters become visible caret notation (ESC -> "^[", NUL -> "^@", DEL ->
+/// "^?"), C1 controls "<U+009B>", tabs two spaces, invalid UTF-8 "\xNN"; so no byte of
+/// it can move the cursor or change the terminal.
+std::string terminal_safe(std::string_view s);
+
+/// Columns `s` takes on a terminal (wide characters 2; assumes `s` is terminal_safe).
+int display_width(std::string_view s);
+/// The longest prefix of `s` that fits in `cols` columns ("…" marks a cut).
+std::string fit_width(std::string_view s, int cols);
+/// Word-wraps `s` (and its own newlines) into lines of at most `cols` columns.
+std::vector<std::string> wrap_width(std::string_view s, int cols);
+
 }  // namespace rb

@@ -116,6 +116,7 @@ bool run_actions(const Global& g, const model::Runbook& rb, plugin::Registry& re
   info.started_at = rfc3339_ms(opts.run_start);
   d.new_run = info;
   d.yes = true;
+  d.typed_answers = false;
   d.ignore_signals = ignore_signals;
   int code = drive(rb, std::move(opts), reg, masker, d);
   guard_signals();

@@ -163,9 +163,8 @@ int cmd_note(const Global& g, const std::string& run_id, const std::string& text
   Value note = {{"text", text}, {"by", operator_name(op)}};
   if (!tag.empty()) note["tag"] = tag;
   // A live engine journals the note itself (one writer per timeline); otherwise append.
-  auto held = store->lease(r->incident);
-  if (r->status == "running" && held && held->expires_ms > now_ms()) {
-    auto s = store->queue_note(run_id, note);
+  if (engine_alive(*store, *r)) {
+    auto s = store->post_request(run_id, "note", note);
     if (!s.ok()) {
       error(s.message());
       return kEngine;

@@ -2,6 +2,10 @@
 // (what happens to an interrupted step) is exec/resume_policy.h; this file checks the
 // run, takes its lease and drives it.
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include "base/text.h"
 #include "cli/commands.h"
@@ -9,6 +13,7 @@
 #include "exec/replay.h"
 #include "exec/resume_policy.h"
 #include "sys/procs.h"
+#include "sys/env.h"
 
 namespace rb::cli {
 
@@ -46,7 +51,7 @@ int check_run(journal::Store& store, const std::string& run_id, std::optional<jo
     error(fmt::format("no run '{}' in {}", run_id, store.describe()));
     return kInvalid;
   }
-  if ((*run)->status != "running") {
+  if ((*run)->status != "running" && (*run)->status != "interrupted") {
     error(fmt::format("run {} has already ended ({}); nothing to resume", run_id, (*run)->status));
     return kInvalid;
   }
@@ -67,76 +72,163 @@ int check_run(journal::Store& store, const std::string& run_id, std::optional<jo
   return kOk;
 }
 
-std::vector<std::string> survivors_of(const std::string& run_id, const std::string& step) {
-  std::vector<std::string> out;
-  for (auto& p : sys::processes_with_env({"RUNBOOK_RUN_ID=" + run_id, "RUNBOOK_STEP=" + step}))
-    out.push_back(fmt::format("pid {} ({})", p.pid, ellipsize(p.cmdline, 80)));
-  return out;
+std::string described(const sys::ProcInfo& p) { return fmt::format("pid {} ({})", p.pid, ellipsize(p.cmdline, 80)); }
+
+// Actions a dead engine of this machine left running (found by the RUNBOOK_RUN_ID every
+// action has in its environment) are stopped before anything runs again, so that two
+// attempts never overlap. *stopped lists them; the result lists any that outlived SIGKILL.
+std::vector<std::string> stop_survivors(const std::string& run_id, Value* stopped) {
+  auto procs = sys::processes_with_env({"RUNBOOK_RUN_ID=" + run_id});
+  std::erase_if(procs, [](const sys::ProcInfo& p) { return p.pid == ::getpid() || p.pgid == ::getpgrp(); });
+  for (auto& p : procs) stopped->push_back(described(p));
+  std::vector<std::string> left;
+  for (auto& p : sys::stop_groups(procs, std::chrono::milliseconds(3000))) left.push_back(described(p));
+  return left;
+}
+
+
+// Everything `resume` and `abort` share once the run is checked: the runbook, the inputs
+// and answers, the lease, the survivors stopped, the replayed timeline.
+struct Continuation {
+  std::unique_ptr<journal::Store> store;
+  std::optional<journal::RunInfo> run;
+  std::unique_ptr<plugin::Registry> reg;
+  std::optional<model::Runbook> rb;
+  std::optional<Value> inputs;
+  std::map<std::string, exec::GivenAnswer> answers;
+  journal::Lease lease;
+  exec::Replay replay;
+  Value stopped = Value::array();
+  std::vector<std::string> left;  ///< survivors that outlived SIGKILL
+};
+
+int prepare(const Global& g, const ResumeFlags& f, Continuation& c) {
+  if (!(c.store = open_store_or_report(g))) return kEngine;
+  if (int rc = check_run(*c.store, f.run_id, &c.run); rc != kOk) return rc;
+  c.reg = make_registry(g);
+  if (!(c.rb = load_or_report(c.run->file, *c.reg, true))) return kInvalid;
+  if (c.rb->content_hash != c.run->content_hash && !f.allow_changed) {
+    error(fmt::format("{} changed since run {} started (sha256 {}… now {}…); resume with --allow-changed to run the "
+                      "new version",
+                      c.run->file, c.run->id, c.run->content_hash.substr(0, 12), c.rb->content_hash.substr(0, 12)));
+    return kInvalid;
+  }
+  c.inputs = resumed_inputs(*c.rb, *c.run, f);
+  if (!c.inputs || !parse_answers(*c.rb, f.answers, &c.answers, true) || !check_plugins(*c.rb, *c.reg)) return kInvalid;
+  // One engine per incident: a live holder refuses; an expired one, or a dead engine of
+  // this machine, is taken over with a higher epoch.
+  if (auto s = take_lease(*c.store, c.run->incident, &c.lease); !s.ok()) {
+    error(fmt::format("cannot continue run {}: {}", c.run->id, s.message()));
+    return kEngine;
+  }
+  c.replay = exec::replay(*c.rb, c.store->events(c.run->id));
+  c.left = stop_survivors(c.run->id, &c.stopped);
+  return kOk;
+}
+
+int continue_run(const Global& g, const ResumeFlags& f, Continuation& c, const exec::ResumePoint& at,
+                 const std::string& how) {
+  const journal::RunInfo& run = *c.run;
+  Masker masker;
+  exec::ExecOptions opts;
+  opts.run_id = run.id;
+  opts.incident_id = run.incident;
+  opts.operator_name = operator_name(f.operator_name);
+  opts.drill = run.drill;
+  opts.inputs = *c.inputs;
+  opts.secret_inputs = secret_inputs(*c.rb, *c.inputs, masker);
+  WallTime started = parse_time(run.started_at).value_or(sys::wall_now());
+  opts.run_start = parse_time(run.incident_start).value_or(started);
+  opts.cwd = run.cwd;  // where the run started: its relative paths mean the same again
+
+  DriveOptions d = drive_options(g, f.tz, c.store.get());
+  d.resumed_last_seq = run.last_seq;
+  d.resumed_started = started;
+  d.lease = c.lease;
+  d.lease_key = run.incident;
+  d.lease_ttl_ms = lease_ttl_ms();
+  d.answers = c.answers;
+  d.yes = f.yes;
+  d.resume = at;
+  d.resumed_event = {{"run", run.id},           {"incident", run.incident}, {"operator", opts.operator_name},
+                     {"engine", c.lease.holder}, {"epoch", c.lease.epoch},   {"step", at.step},
+                     {"attempt", at.attempt},    {"how", how},
+                     {"changed_runbook", c.rb->content_hash != run.content_hash}};
+  if (!c.stopped.empty()) d.resumed_event["stopped"] = c.stopped;
+  if (!g.json) fmt::print("run {} incident {} ({}: {} at {})\n", run.id, run.incident, f.action, how, at.step);
+  std::fflush(stdout);
+  return drive(*c.rb, std::move(opts), *c.reg, masker, d);
+}
+
+// A live engine drives the run: ask it to give up, through the store, and wait for the
+// run to end (its rollbacks may take a while; the engine's own limits bound them).
+int abort_live(journal::Store& store, const journal::RunInfo& run, const std::string& by, bool no_rollback) {
+  if (auto s = store.post_request(run.id, "abort", {{"by", by}, {"no_rollback", no_rollback}}); !s.ok()) {
+    error(s.message());
+    return kEngine;
+  }
+  fmt::print("abort of run {} sent to its engine; waiting for it to end…\n", run.id);
+  std::fflush(stdout);
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto now = store.run(run.id);
+    if (!now) return kEngine;
+    if (now->status == "aborted" || now->status == "failed" || now->status == "recovered") {
+      fmt::print("run {} ended {}\n", run.id, now->status);
+      return now->status == "aborted" ? kAborted : now->status == "failed" ? kFailed : kOk;
+    }
+    if (now->status != "running" || !engine_alive(store, *now)) {
+      error(fmt::format("the engine of run {} stopped before it ended (status {}); run `runbook abort {}` again",
+                        run.id, now->status, run.id));
+      return kEngine;
+    }
+  }
 }
 
 }  // namespace
 
 int cmd_resume(const Global& g, const ResumeFlags& f) {
-  auto store = open_store_or_report(g);
-  if (!store) return kEngine;
-  std::optional<journal::RunInfo> run;
-  if (int rc = check_run(*store, f.run_id, &run); rc != kOk) return rc;
-  auto reg = make_registry(g);
-  auto rb = load_or_report(run->file, *reg, true);
-  if (!rb) return kInvalid;
-  if (rb->content_hash != run->content_hash && !f.allow_changed) {
-    error(fmt::format("{} changed since run {} started (sha256 {}… now {}…); resume with --allow-changed to run the "
-                      "new version",
-                      run->file, run->id, run->content_hash.substr(0, 12), rb->content_hash.substr(0, 12)));
-    return kInvalid;
-  }
-  auto inputs = resumed_inputs(*rb, *run, f);
-  std::map<std::string, exec::GivenAnswer> answers;
-  if (!inputs || !parse_answers(*rb, f.answers, &answers, true) || !check_plugins(*rb, *reg)) return kInvalid;
-
-  // One engine per incident: take the lease (a live holder refuses; an expired one is
-  // taken over with a higher epoch).
-  journal::Lease lease, cur;
-  if (auto s = store->acquire_lease(run->incident, lease_holder(), lease_ttl_ms(), now_ms(), &lease, &cur); !s.ok()) {
-    error(fmt::format("cannot resume run {}: {}", run->id, s.message()));
-    return kEngine;
-  }
-  exec::Replay rp = exec::replay(*rb, store->events(run->id));
-  auto decision = exec::decide_resume(*rb, run->id, rp, &answers,
-                                      rp.interrupted ? survivors_of(run->id, rp.point.step) : std::vector<std::string>{});
+  Continuation c;
+  if (int rc = prepare(g, f, c); rc != kOk) return rc;
+  auto decision = exec::decide_resume(*c.rb, c.run->id, c.replay, &c.answers, c.left);
   if (!decision.status.ok()) {
-    store->release_lease(run->incident, lease);
+    c.store->release_lease(c.run->incident, c.lease);
     error(decision.status.message());
     return decision.status.exit_code();
   }
+  return continue_run(g, f, c, decision.at, decision.how);
+}
 
-  Masker masker;
-  exec::ExecOptions opts;
-  opts.run_id = run->id;
-  opts.incident_id = run->incident;
-  opts.operator_name = operator_name(f.operator_name);
-  opts.drill = run->drill;
-  opts.inputs = *inputs;
-  opts.secret_inputs = secret_inputs(*rb, *inputs, masker);
-  WallTime started = parse_time(run->started_at).value_or(sys::wall_now());
-  opts.run_start = parse_time(run->incident_start).value_or(started);
-
-  DriveOptions d = drive_options(g, f.tz, store.get());
-  d.resumed_last_seq = run->last_seq;
-  d.resumed_started = started;
-  d.lease = lease;
-  d.lease_key = run->incident;
-  d.lease_ttl_ms = lease_ttl_ms();
-  d.answers = answers;
-  d.yes = f.yes;
-  d.resume = decision.at;
-  d.resumed_event = {{"run", run->id},          {"incident", run->incident},     {"operator", opts.operator_name},
-                     {"engine", lease.holder},  {"epoch", lease.epoch},          {"step", decision.at.step},
-                     {"attempt", decision.at.attempt}, {"how", decision.how},
-                     {"changed_runbook", rb->content_hash != run->content_hash}};
-  if (!g.json) fmt::print("run {} incident {} (resumed: {} at {})\n", run->id, run->incident, decision.how, decision.at.step);
-  std::fflush(stdout);
-  return drive(*rb, std::move(opts), *reg, masker, d);
+int cmd_abort(const Global& g, const AbortFlags& f) {
+  std::string by = operator_name(f.as);
+  if (!exec::valid_identity(by)) {
+    error(fmt::format("'{}' is not a valid name (letters, digits, . _ @ -)", by));
+    return kInvalid;
+  }
+  {
+    auto store = open_store_or_report(g);
+    if (!store) return kEngine;
+    auto run = store->run(f.run_id);
+    if (run && engine_alive(*store, *run)) return abort_live(*store, *run, by, f.no_rollback);
+  }
+  ResumeFlags rf;
+  rf.run_id = f.run_id;
+  rf.operator_name = by;
+  rf.allow_changed = true;  // giving up runs only the rollbacks of steps that ran
+  rf.action = "abort";
+  Continuation c;
+  if (int rc = prepare(g, rf, c); rc != kOk) return rc;
+  if (!c.left.empty()) {
+    c.store->release_lease(c.run->incident, c.lease);
+    error(fmt::format("run {} still has processes that outlived SIGKILL: {}", c.run->id, join(c.left, ", ")));
+    return kEngine;
+  }
+  exec::ResumePoint at = c.replay.point;
+  at.mode = exec::ResumePoint::Mode::Rollbacks;
+  at.end_state = model::EndState::Aborted;
+  at.reason = fmt::format("aborted by {}", by);
+  if (f.no_rollback) at.rollback_stack.clear();
+  return continue_run(g, rf, c, at, f.no_rollback ? "abort, no rollback" : "abort, rollbacks newest-first");
 }
 
 }  // namespace rb::cli

@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -68,26 +69,22 @@ int dry_run_print(const model::Runbook& rb, plugin::Registry& reg, const Value& 
   return kOk;
 }
 
-// Takes the incident's lease: the given incident, or the day's next free number (taken
-// atomically, so two engines starting at once get two numbers).
-Status take_incident(journal::Store& store, const std::string& flag, std::string* incident, journal::Lease* lease) {
+// Takes the incident's lease: the given incident, or the day's next number, reserved in
+// the store (INC-…, or DRILL-… for drills), so two engines starting at once get two.
+Status take_incident(journal::Store& store, const RunFlags& f, std::string* incident, journal::Lease* lease) {
   journal::Lease cur;
-  if (!flag.empty()) {
-    *incident = flag;
-    auto s = store.acquire_lease(flag, lease_holder(), lease_ttl_ms(), now_ms(), lease, &cur);
-    if (!s.ok()) return Status::Error(fmt::format("incident {} is being handled by another engine: {}", flag, s.message()));
-    return s;
+  if (f.incident.empty()) {
+    std::string day = calendar_date(sys::wall_now(), "UTC");
+    std::erase(day, '-');
+    *incident = store.allocate_incident(f.drill ? "DRILL" : "INC", day);
+    if (incident->empty()) return Status::Error(fmt::format("cannot allocate an incident id in {}", store.describe()));
+  } else {
+    *incident = f.incident;
   }
-  std::string day = calendar_date(sys::wall_now(), "UTC");
-  std::string compact;
-  for (char c : day)
-    if (c != '-') compact += c;
-  int n = store.next_incident_number(compact);
-  for (int i = 0; i < 1000; ++i) {
-    *incident = fmt::format("INC-{}-{:03}", compact, n + i);
-    if (store.acquire_lease(*incident, lease_holder(), lease_ttl_ms(), now_ms(), lease, &cur).ok()) return Status::OK();
-  }
-  return Status::Error("cannot allocate an incident id");
+  auto s = take_lease(store, *incident, lease);
+  if (!s.ok() && !f.incident.empty())
+    return Status::Error(fmt::format("incident {} is being handled by another engine: {}", f.incident, s.message()));
+  return s;
 }
 
 // --incident-start: when the incident began (the RTO clock's start); nullopt after an
@@ -109,7 +106,7 @@ std::optional<WallTime> clock_start_of(const RunFlags& f, WallTime started) {
 // One engine per incident: takes the lease, and refuses an incident whose earlier run
 // is unfinished (it must be resumed, not started again).
 bool lease_incident(journal::Store& store, const RunFlags& f, std::string* incident, journal::Lease* lease) {
-  if (auto s = take_incident(store, f.incident, incident, lease); !s.ok()) {
+  if (auto s = take_incident(store, f, incident, lease); !s.ok()) {
     error(s.message());
     return false;
   }
@@ -129,7 +126,9 @@ journal::RunInfo run_info(const model::Runbook& rb, const RunFlags& f, const exe
   info.incident = o.incident_id;
   info.runbook = rb.id;
   info.title = rb.title;
-  info.file = rb.file;
+  std::error_code ec;
+  info.file = std::filesystem::absolute(rb.file, ec).lexically_normal().string();
+  info.cwd = std::filesystem::current_path(ec).string();
   info.content_hash = rb.content_hash;
   info.severity = rb.severity;
   info.started_at = rfc3339_ms(started);
@@ -196,8 +195,7 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   std::string run_id = opts.run_id;
   int code = drive(*rb, std::move(opts), *reg, masker, d, &result);
   if (!g.json && !result.engine_error && store)
-    fmt::print("\nreport: runbook export {} --format markdown{}\n", run_id,
-               g.store.empty() ? "" : " --store " + mask_url_passwords(g.store));
+    fmt::print("\nreport: runbook{} export {} --format markdown\n", store_flag(g), run_id);
   return code;
 }
 

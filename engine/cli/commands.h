@@ -38,8 +38,27 @@ struct ResumeFlags {
   std::string operator_name;
   bool allow_changed = false;
   std::string tz = "UTC";
+  std::string action = "resumed";  ///< for the first line printed: resumed, abort
 };
 int cmd_resume(const Global& g, const ResumeFlags& f);
+
+struct AbortFlags {
+  std::string run_id;
+  bool no_rollback = false;
+  std::string as;  ///< who gives up (default: the operator identity)
+};
+/// Gives a run up: a live engine is asked (through the store) and waited for; a run no
+/// engine drives (interrupted, or its engine died) is ended here. Exit 3 once aborted.
+int cmd_abort(const Global& g, const AbortFlags& f);
+
+struct ApproveFlags {
+  std::string run_id, step, answer;
+  std::string as;  ///< who answers (default: the operator identity)
+  std::string comment;
+};
+/// Answers a waiting approval or manual step from any terminal or machine that reaches the
+/// store: exit 0 when recorded, 2 with the reason when it may not be.
+int cmd_approve(const Global& g, const ApproveFlags& f);
 
 struct DrillFlags {
   std::string file = "drills.yaml";

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <random>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "builtin.h"
@@ -49,11 +50,19 @@ std::unique_ptr<journal::Store> open_store_or_report(const Global& g) {
   return s;
 }
 
+std::string store_flag(const Global& g) {
+  return g.store.empty() ? "" : " --store " + shell_quote(mask_url_passwords(g.store));
+}
+
 std::string operator_name(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* u = std::getenv("USER"); u && *u) return u;
-  if (const char* l = getlogin(); l && *l) return l;
-  return "unknown";
+  // The account name of the process's user (getlogin needs a terminal; this does not).
+  std::vector<char> buf(16384);
+  passwd pw{}, *found = nullptr;
+  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name && *found->pw_name)
+    return found->pw_name;
+  return fmt::format("uid{}", ::geteuid());
 }
 
 std::string new_run_id() {

@@ -31,6 +31,10 @@ std::optional<model::Runbook> load_or_report(const std::string& path, plugin::Re
 
 std::unique_ptr<journal::Store> open_store_or_report(const Global& g);
 
+/// " --store URL" (password masked) when a store was given with --store, else "": every
+/// command the tool suggests carries the store in use.
+std::string store_flag(const Global& g);
+
 std::string operator_name(const std::string& flag);
 std::string new_run_id();
 

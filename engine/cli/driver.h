@@ -32,6 +32,8 @@ struct DriveOptions {
   std::map<std::string, exec::GivenAnswer> answers;
   bool yes = false;
   bool ignore_signals = false;       ///< teardown: SIGINT/SIGTERM do not stop it
+  bool typed_answers = false;        ///< the operator may type answers (stdin is read)
+  std::string store_flag;            ///< " --store URL" (masked) for the commands we suggest
   Millis tick{1000};                 ///< live-view refresh and queued-note polling
 };
 
@@ -46,8 +48,18 @@ int drive(const model::Runbook& rb, exec::ExecOptions opts, plugin::Registry& re
 /// recovered ones): these beat declared budgets in the projected finish (contract §6).
 std::map<std::string, Millis> drill_medians(journal::Store& store, const std::string& runbook_id);
 
-/// "user@host pid N"
+/// "user@host pid N since T": T is the process's start time (clock ticks after boot), so
+/// that a pid the system reused is never taken for the engine.
 std::string lease_holder();
+/// Whether the engine holding `l` is alive: its lease has not expired and, when it ran on
+/// this machine, its process still exists with the same start time. *why says why not.
+bool holder_alive(const journal::Lease& l, long long now_ms, std::string* why = nullptr);
+/// Whether an engine drives run `r` now (it is running and the holder of its incident's
+/// lease is alive).
+bool engine_alive(journal::Store& store, const journal::RunInfo& r);
+/// Takes the incident's lease for this engine: at once when it is free, expired, or held
+/// by an engine of this machine that is provably gone (its lease is ended first).
+Status take_lease(journal::Store& store, const std::string& incident, journal::Lease* got);
 long long lease_ttl_ms();
 long long now_ms();
 

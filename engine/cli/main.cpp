@@ -78,6 +78,24 @@ Runner add_resume(CLI::App& c) {
   return [f](const Global& g) { return cmd_resume(g, *f); };
 }
 
+Runner add_abort(CLI::App& c) {
+  auto f = flags<AbortFlags>();
+  c.add_option("RUN_ID", f->run_id, "The run")->required();
+  c.add_flag("--no-rollback", f->no_rollback, "Give up without running the rollbacks (protection stays as it is)");
+  c.add_option("--as", f->as, "Who gives up (default $USER, else the account name)");
+  return [f](const Global& g) { return cmd_abort(g, *f); };
+}
+
+Runner add_approve(CLI::App& c) {
+  auto f = flags<ApproveFlags>();
+  c.add_option("RUN_ID", f->run_id, "The run")->required();
+  c.add_option("STEP", f->step, "The approval or manual step that waits")->required();
+  c.add_option("ANSWER", f->answer, "yes, no or done")->required()->check(CLI::IsMember({"yes", "no", "done", "y", "n"}));
+  c.add_option("--as", f->as, "Who answers (default $USER, else the account name)");
+  c.add_option("--comment", f->comment, "Why (recorded with the answer)");
+  return [f](const Global& g) { return cmd_approve(g, *f); };
+}
+
 Runner add_runs(CLI::App& c) {
   auto limit = flags<int>();
   *limit = 20;
@@ -180,6 +198,8 @@ const Command kCommands[] = {
     {"plan", "Show the steps, budgets, transitions and the critical path against the RTO", add_plan},
     {"run", "Run a runbook: steps, gates, approvals, the RTO clock, a durable timeline", add_run},
     {"resume", "Continue a run whose engine died or that was interrupted", add_resume},
+    {"abort", "Give a run up: rollbacks newest-first (unless --no-rollback), the run ends aborted", add_abort},
+    {"approve", "Answer a waiting approval or manual step, from any terminal that reaches the store", add_approve},
     {"runs", "List runs: id, incident, runbook, status, started, duration, RTO met", add_runs},
     {"status", "Where a run is now, and its RTO clock", add_status},
     {"timeline", "A run's timeline, event by event", add_timeline},

@@ -1,10 +1,9 @@
 #include "exec/answers.h"
 
-#include <fmt/format.h>
+#include <algorithm>
+#include <cctype>
 #include <deque>
-#include <iostream>
-#include <thread>
-#include <unistd.h>
+#include <fmt/format.h>
 
 #include "base/text.h"
 
@@ -17,7 +16,7 @@ std::optional<GivenAnswer> parse_answer(const std::string& text) {
   if (at != std::string::npos) {
     a.by = std::string(trim(t.substr(at + 1)));
     t = std::string(trim(t.substr(0, at)));
-    if (a.by.empty()) return std::nullopt;
+    if (!valid_identity(a.by)) return std::nullopt;
   }
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (t == "yes" || t == "y" || t == "approve" || t == "approved" || t == "done" || t == "ok") a.yes = true;
@@ -27,85 +26,39 @@ std::optional<GivenAnswer> parse_answer(const std::string& text) {
   return a;
 }
 
-// Reads stdin lines on a thread of its own (blocking reads; stdin's flags stay untouched)
-// and hands them to the loop.
-struct Answers::Impl : std::enable_shared_from_this<Impl> {
-  explicit Impl(sys::Env& e) : env(e), timer(e.timer()) {}
+bool valid_identity(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name[0] == '@') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '@' || c == '-';
+  });
+}
+
+bool same_person(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+struct Answers::Impl {
+  Impl(sys::Env& e, Config c) : env(e), cfg(std::move(c)), timer(e.timer()) {}
   sys::Env& env;
+  Config cfg;
   std::unique_ptr<sys::Timer> timer;
-  std::string op;
-  bool yes_all = false, drill = false;
-  std::map<std::string, GivenAnswer> given;
-  bool reader_started = false, stdin_closed = false;
+  std::deque<std::string> early;  // piped lines that came before their question
   struct Pending {
-    plugin::Question q;
+    View view;
     std::function<void(plugin::Answer)> cb;
-    std::vector<std::string> refused;
   };
   std::optional<Pending> pending;
+  std::function<void(const View*)>* on_view = nullptr;
 
-  void start_reader() {
-    if (reader_started) return;
-    reader_started = true;
-    auto self = shared_from_this();
-    std::thread([self] {
-      std::string line;
-      while (std::getline(std::cin, line)) {
-        self->env.post([self, line] { self->on_line(line); });
-      }
-      self->env.post([self] { self->on_eof(); });
-    }).detach();
+  void show() {
+    if (on_view && *on_view) (*on_view)(pending ? &pending->view : nullptr);
   }
 
-  void prompt() {
-    const auto& q = pending->q;
-    std::string choices = q.kind == "manual" ? "done/no" : "yes/no";
-    fmt::print(stderr, "\n>>> [{}] {}\n", q.step_id, q.prompt);
-    if (q.second_person)
-      fmt::print(stderr, "    Needs a second person: answer as yes@NAME (not {}).\n", op);
-    fmt::print(stderr, "    Answer ({}{}): ", choices, q.timeout ? fmt::format(", within {}", format_timeout(*q.timeout)) : "");
-    std::fflush(stderr);
-  }
-
-  static std::string format_timeout(Millis m) { return format_duration_short(m); }
-
-  std::deque<std::string> early;  // lines typed before their question was asked
-
-  void on_line(const std::string& line) {
-    if (!pending) {
-      early.push_back(line);
-      return;
-    }
-    auto a = parse_answer(line);
-    if (!a) {
-      fmt::print(stderr, "    Please answer yes or no (or yes@NAME).\n");
-      prompt();
-      return;
-    }
-    std::string by = a->by.empty() ? op : a->by;
-    if (pending->q.second_person && by == op) {
-      std::string r = fmt::format("answer from {} at the terminal refused: this approval needs a second person, "
-                                  "not the operator who started the run",
-                                  by);
-      pending->refused.push_back(r);
-      fmt::print(stderr, "    {}\n", r);
-      prompt();
-      return;
-    }
-    plugin::Answer ans;
-    ans.answered = true;
-    ans.yes = a->yes;
-    ans.by = by;
-    ans.via = isatty(0) ? "terminal" : "stdin";
-    finish(std::move(ans));
-  }
-
-  void on_eof() {
-    stdin_closed = true;
-    if (!pending) return;
-    plugin::Answer ans;
-    ans.note = "no answer: stdin closed (use --answer STEP=yes or --yes)";
-    finish(std::move(ans));
+  void refuse(const std::string& why) {
+    pending->view.notes.push_back(why);
+    show();
   }
 
   void finish(plugin::Answer ans) {
@@ -113,80 +66,77 @@ struct Answers::Impl : std::enable_shared_from_this<Impl> {
     timer->cancel();
     auto p = std::move(*pending);
     pending.reset();
-    for (auto& r : p.refused) ans.refused.push_back(r);
-    auto cb = p.cb;
-    env.post([cb, ans] { cb(ans); });
+    for (auto& r : p.view.notes) ans.refused.push_back(r);
+    show();
+    env.post([cb = p.cb, ans] { cb(ans); });
+  }
+
+  // The rules every answer passes, wherever it comes from; empty when it may answer.
+  std::string may_not_answer(const std::string& by, const std::string& word) const {
+    const plugin::Question& q = pending->view.q;
+    if (!valid_identity(by)) return fmt::format("'{}' is not a valid name", by);
+    if (q.second_person && same_person(by, cfg.operator_name))
+      return fmt::format("{} started the run: this approval needs a second person", by);
+    if (q.kind == "approval" && word == "done") return "an approval is answered yes or no";
+    return "";
+  }
+
+  void answer(bool yes, const std::string& by, const std::string& via, const std::string& comment) {
+    plugin::Answer a;
+    a.answered = true;
+    a.yes = yes;
+    a.by = by;
+    a.via = via;
+    a.comment = comment;
+    finish(std::move(a));
   }
 };
 
-Answers::Answers(sys::Env& env, std::string operator_name, bool yes_all, bool drill,
-                 std::map<std::string, GivenAnswer> given)
-    : impl_(std::make_shared<Impl>(env)) {
-  impl_->op = std::move(operator_name);
-  impl_->yes_all = yes_all;
-  impl_->drill = drill;
-  impl_->given = std::move(given);
-}
+Answers::Answers(sys::Env& env, Config c) : impl_(std::make_shared<Impl>(env, std::move(c))) { impl_->on_view = &on_view; }
 
 Answers::~Answers() = default;
 
+namespace {
+
+std::string word_of(const GivenAnswer& a) { return a.done ? "done" : a.yes ? "yes" : "no"; }
+
+}  // namespace
+
 void Answers::ask(const plugin::Question& q, std::function<void(plugin::Answer)> cb) {
   auto& m = *impl_;
-  std::vector<std::string> refused;
-  auto done = [&](plugin::Answer a) {
-    a.refused.insert(a.refused.begin(), refused.begin(), refused.end());
-    m.env.post([cb, a] { cb(a); });
-  };
-  if (auto it = m.given.find(q.step_id); it != m.given.end()) {
-    std::string by = it->second.by.empty() ? m.op : it->second.by;
-    if (q.second_person && by == m.op) {
-      refused.push_back(fmt::format("--answer from {} refused: this approval needs a second person, not the "
-                                    "operator who started the run (answer as {}=yes@NAME)",
-                                    by, q.step_id));
-    } else {
+  m.pending = Impl::Pending{View{q, std::nullopt, q.kind == "manual" ? "done/no" : "yes/no", "", {}}, cb};
+  View& v = m.pending->view;
+  if (auto it = m.cfg.given.find(q.step_id); it != m.cfg.given.end()) {
+    std::string by = it->second.by.empty() ? m.cfg.operator_name : it->second.by;
+    std::string why = m.may_not_answer(by, word_of(it->second));
+    if (why.empty()) return m.answer(it->second.yes, by, "--answer", "");
+    v.notes.push_back(fmt::format("--answer from {} refused: {}", by, why));
+  }
+  if (m.cfg.yes_all) {
+    if (!q.second_person || m.cfg.drill) return m.answer(true, m.cfg.drill ? "drill" : m.cfg.operator_name, "--yes", "");
+    v.notes.push_back("--yes does not satisfy a second-person approval outside a drill");
+  }
+  if (q.timeout) {
+    v.deadline = m.env.wall() + *q.timeout;
+    std::weak_ptr<Impl> w = impl_;
+    Millis t = *q.timeout;
+    m.timer->arm(t, [w, t] {
+      auto self = w.lock();
+      if (!self) return;
       plugin::Answer a;
-      a.answered = true;
-      a.yes = it->second.yes;
-      a.by = by;
-      a.via = "--answer";
-      return done(a);
-    }
+      a.timed_out = true;
+      a.note = fmt::format("unanswered after {}", format_duration_short(t));
+      self->finish(std::move(a));
+    });
   }
-  if (m.yes_all) {
-    if (q.second_person && !m.drill) {
-      refused.push_back("--yes does not satisfy a second-person approval outside a drill");
-    } else {
-      plugin::Answer a;
-      a.answered = true;
-      a.yes = true;
-      a.by = m.drill ? "drill" : m.op;
-      a.via = "--yes";
-      return done(a);
-    }
-  }
-  if (!interactive_ || (m.stdin_closed && m.early.empty())) {
-    plugin::Answer a;
-    a.note = fmt::format("no answer for step '{}': no --answer {}=…, no --yes, and no terminal to ask", q.step_id, q.step_id);
-    return done(a);
-  }
-  m.pending = Impl::Pending{q, cb, refused};
-  m.start_reader();
-  m.prompt();
+  v.hint = q.second_person ? fmt::format("a second person answers: {} {} yes|no --as NAME", m.cfg.approve_cmd, q.step_id)
+                           : fmt::format("or from anywhere: {} {} {}", m.cfg.approve_cmd, q.step_id,
+                                         q.kind == "manual" ? "done|no" : "yes|no");
+  m.show();
   while (m.pending && !m.early.empty()) {
     std::string line = m.early.front();
     m.early.pop_front();
-    m.on_line(line);
-  }
-  if (!m.pending) return;
-  if (q.timeout) {
-    auto self = impl_;
-    Millis t = *q.timeout;
-    m.timer->arm(t, [self, t] {
-      plugin::Answer a;
-      a.note = fmt::format("unanswered after {}", Impl::format_timeout(t));
-      fmt::print(stderr, "\n    {}: treated as rejected.\n", a.note);
-      self->finish(std::move(a));
-    });
+    typed_line(line, false);
   }
 }
 
@@ -196,5 +146,41 @@ void Answers::cancel(const std::string&) {
   a.note = "cancelled";
   impl_->finish(std::move(a));
 }
+
+void Answers::typed_line(const std::string& line, bool terminal) {
+  auto& m = *impl_;
+  if (!m.pending) {
+    if (!terminal && !trim(line).empty()) m.early.push_back(line);
+    return;
+  }
+  if (trim(line).empty()) return;
+  auto a = parse_answer(line);
+  std::string choices = m.pending->view.choices;
+  if (!a) return m.refuse(fmt::format("'{}' is not an answer: type {}", ellipsize(line, 40), choices));
+  if (!a->by.empty() && !same_person(a->by, m.cfg.operator_name))
+    return m.refuse(fmt::format("answers typed here are {}'s; {} answers from their own terminal: {}",
+                                m.cfg.operator_name, a->by, m.pending->view.hint));
+  std::string why = m.may_not_answer(m.cfg.operator_name, word_of(*a));
+  if (!why.empty()) return m.refuse(fmt::format("answer from {} refused: {}", m.cfg.operator_name, why));
+  m.answer(a->yes, m.cfg.operator_name, terminal ? "terminal" : "stdin", "");
+}
+
+Status Answers::external(const std::string& step, const std::string& answer, const std::string& by,
+                         const std::string& via, const std::string& comment) {
+  auto& m = *impl_;
+  if (!m.pending || m.pending->view.q.step_id != step)
+    return Status::Invalid(fmt::format("step '{}' is not waiting for an answer", step));
+  auto a = parse_answer(answer);
+  if (!a || !a->by.empty()) return Status::Invalid(fmt::format("'{}' is not yes, no or done", answer));
+  std::string why = m.may_not_answer(by, word_of(*a));
+  if (!why.empty()) {
+    m.refuse(fmt::format("answer from {} ({}) refused: {}", by, via, why));
+    return Status::Invalid(why);
+  }
+  m.answer(a->yes, by, via, comment);
+  return Status::OK();
+}
+
+std::string Answers::waiting() const { return impl_->pending ? impl_->pending->view.q.step_id : ""; }
 
 }  // namespace rb::exec

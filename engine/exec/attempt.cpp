@@ -68,7 +68,8 @@ void Attempt::action_done(plugin::Outcome out, bool timed_out) {
   if (timed_out) timed_out_ = true;
   std::string why;
   bool ok = rc_.judge(s_.expect, out, &why);
-  if (!ok && out.rejected && !out.cancelled) return finish(StepOutcome::Rejected, std::move(out.result), why);
+  if (!ok && out.rejected && !out.cancelled)
+    return finish(out.unanswered ? StepOutcome::Unanswered : StepOutcome::Rejected, std::move(out.result), why);
   if (!ok) return finish(StepOutcome::Failed, std::move(out.result), why);
   gates(std::move(out.result));
 }

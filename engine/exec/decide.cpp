@@ -10,6 +10,7 @@ const char* to_string(StepOutcome o) {
     case StepOutcome::Failed: return "failed";
     case StepOutcome::TimedOut: return "timed_out";
     case StepOutcome::Rejected: return "rejected";
+    case StepOutcome::Unanswered: return "unanswered";
     case StepOutcome::Cancelled: return "cancelled";
   }
   return "?";
@@ -55,6 +56,15 @@ Decision after_success(const model::Step& s, const WhenFn& when) {
   return end_with(model::EndState::Failed, "end", fmt::format("step '{}' has no way out", s.id));
 }
 
+Decision failure_path(const model::Step& s, StepOutcome o, const WhenFn& when);
+
+Decision rejected(const model::Step& s, const WhenFn& when) {
+  if (s.on_reject) return go(s.on_reject->step, "on_reject");
+  // A manual task a person did not do fails the step; a rejected approval aborts.
+  if (s.kind == model::StepKind::Action && s.action.kind == "manual") return failure_path(s, StepOutcome::Failed, when);
+  return end_with(model::EndState::Aborted, "on_reject", fmt::format("step '{}' was rejected and has no on_reject", s.id));
+}
+
 }  // namespace
 
 Decision decide_next(const model::Step& s, StepOutcome o, const WhenFn& when) {
@@ -62,26 +72,32 @@ Decision decide_next(const model::Step& s, StepOutcome o, const WhenFn& when) {
     case StepOutcome::Succeeded: return after_success(s, when);
     case StepOutcome::Cancelled:
       return end_with(model::EndState::Aborted, "abort", fmt::format("step '{}' was cancelled", s.id));
-    case StepOutcome::Rejected:
-      if (s.on_reject) return go(s.on_reject->step, "on_reject");
-      return end_with(model::EndState::Aborted, "on_reject",
-                      fmt::format("step '{}' was rejected and has no on_reject", s.id));
+    case StepOutcome::Unanswered:
+      if (s.on_timeout) return go(s.on_timeout->step, "on_timeout");
+      return rejected(s, when);
+    case StepOutcome::Rejected: return rejected(s, when);
     case StepOutcome::TimedOut:
       if (s.on_timeout) return go(s.on_timeout->step, "on_timeout");
-      [[fallthrough]];
-    case StepOutcome::Failed: {
-      if (s.continue_on_failure) {
-        Decision d = after_success(s, when);
-        if (!d.end) d.via = "continue_on_failure";
-        return d;
-      }
-      if (s.on_failure) return go(s.on_failure->step, "on_failure");
-      return end_with(model::EndState::Failed, "on_failure",
-                      fmt::format("step '{}' {}", s.id, o == StepOutcome::TimedOut ? "timed out" : "failed"));
-    }
+      return failure_path(s, o, when);
+    case StepOutcome::Failed: return failure_path(s, o, when);
   }
   return end_with(model::EndState::Failed, "?", "unknown outcome");
 }
+
+namespace {
+
+Decision failure_path(const model::Step& s, StepOutcome o, const WhenFn& when) {
+  if (s.continue_on_failure) {
+    Decision d = after_success(s, when);
+    if (!d.end) d.via = "continue_on_failure";
+    return d;
+  }
+  if (s.on_failure) return go(s.on_failure->step, "on_failure");
+  return end_with(model::EndState::Failed, "on_failure",
+                  fmt::format("step '{}' {}", s.id, o == StepOutcome::TimedOut ? "timed out" : "failed"));
+}
+
+}  // namespace
 
 std::optional<Millis> retry_delay(const model::Step& s, int attempt, StepOutcome o) {
   if (o != StepOutcome::Failed && o != StepOutcome::TimedOut) return std::nullopt;

@@ -16,8 +16,9 @@
 
 namespace rb::exec {
 
-/// How a step finished, after its retries.
-enum class StepOutcome { Succeeded, Failed, TimedOut, Rejected, Cancelled };
+/// How a step finished, after its retries. Rejected: an approval answered no, or a
+/// manual step answered "not done"; Unanswered: nobody answered it in time.
+enum class StepOutcome { Succeeded, Failed, TimedOut, Rejected, Unanswered, Cancelled };
 const char* to_string(StepOutcome o);
 
 struct Decision {
@@ -31,7 +32,10 @@ struct Decision {
 /// Evaluates a `when`; nullopt with *err when it cannot be evaluated.
 using WhenFn = std::function<std::optional<bool>(const expr::Expression&, std::string* err)>;
 
-/// The transition after step `s` finished with `o`.
+/// The transition after step `s` finished with `o` (contract §1, v2): a rejected approval
+/// goes to on_reject (else the run is aborted); a manual step answered "not done" fails
+/// (on_reject, else on_failure); an unanswered approval or manual step takes on_timeout,
+/// else on_reject, else its rejection path.
 Decision decide_next(const model::Step& s, StepOutcome o, const WhenFn& when);
 
 /// After attempt `attempt` failed with `o`: the delay before the next attempt, or nullopt

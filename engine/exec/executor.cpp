@@ -14,6 +14,7 @@ namespace rb::exec {
 
 int RunResult::exit_code() const {
   if (engine_error) return exit_code_of(ErrorKind::Engine);
+  if (interrupted) return exit_code_of(ErrorKind::Aborted);
   switch (state) {
     case model::EndState::Recovered: return exit_code_of(ErrorKind::None);
     case model::EndState::Failed: return exit_code_of(ErrorKind::Failed);
@@ -34,7 +35,7 @@ struct Executor::Impl {
       while (last_output.size() > 5) last_output.pop_front();
       if (on_output) on_output(step, line);
     };
-    rto.on_breach_abort = [this] { abort("RTO breached (objectives.on_breach: abort)"); };
+    rto.on_breach_abort = [this] { abort("RTO breached (objectives.on_breach: abort)", true); };
   }
 
   Executor& ex;
@@ -51,8 +52,9 @@ struct Executor::Impl {
   const Step* cur = nullptr;
   int attempt_no = 0;
   sys::MonoTime attempt_t0;
-  bool aborting = false, ending = false, finished = false;
+  bool aborting = false, ending = false, finished = false, skip_rollbacks = false, interrupting = false;
   std::string abort_reason;
+  Value interrupt_data;
   std::vector<std::string> rollback_stack;
   Value last_result = Value::object();
   model::EndState end_state = model::EndState::Failed;
@@ -204,6 +206,7 @@ struct Executor::Impl {
   }
 
   void attempt_done(AttemptOutcome oc) {
+    if (interrupting) return pause();
     const Step& s = *cur;
     last_result = oc.result;
     if (oc.kind == StepOutcome::Succeeded) return succeeded(std::move(oc.result));
@@ -219,6 +222,34 @@ struct Executor::Impl {
     rc.emit(ev::kStepRetrying, s.id, attempt_no, {{"delay_ms", delay->count()}, {"next_attempt", attempt_no + 1}});
     if (!rc.commit()) return;
     retry_timer->arm(*delay, [this] { start_attempt(attempt_no + 1); });
+  }
+
+  // ---- interrupt: pause, for resume -------------------------------------------------------
+  void interrupt(const std::string& reason, Value extra) {
+    if (finished || interrupting) return;
+    interrupting = true;
+    interrupt_data = std::move(extra);
+    interrupt_data["reason"] = reason;
+    rc.ui.cancel(cur ? cur->id : "");
+    if (ending) return rollbacks.interrupt([this] { pause(); });
+    if (attempt && !retry_timer->armed()) return attempt->cancel(reason);
+    retry_timer->cancel();
+    rc.env.post([this, w = life.watch()] {
+      if (!w.expired()) pause();
+    });
+  }
+
+  void pause() {
+    if (finished) return;
+    if (cur) {
+      interrupt_data["step"] = cur->id;
+      interrupt_data["attempt"] = attempt_no;
+    }
+    interrupt_data["rto"] = rto.to_json();
+    rc.emit(ev::kRunInterrupted, cur ? cur->id : "", attempt_no, interrupt_data);
+    if (!rc.commit()) return;
+    RunResult r{model::EndState::Aborted, interrupt_data.value("reason", std::string()), false, true, ""};
+    finish_with(r);
   }
 
   void step_failed(StepOutcome oc, const std::string& why, Value data) {
@@ -310,9 +341,10 @@ struct Executor::Impl {
   }
 
   // ---- abort and the end -------------------------------------------------------------------
-  void abort(const std::string& reason) {
-    if (finished || aborting) return;
+  void abort(const std::string& reason, bool with_rollbacks) {
+    if (finished || aborting || interrupting) return;
     aborting = true;
+    skip_rollbacks = !with_rollbacks;
     abort_reason = reason;
     rc.ui.cancel(cur ? cur->id : "");
     if (ending) return;  // rollbacks are running: let them finish
@@ -332,7 +364,7 @@ struct Executor::Impl {
     end_state = state;
     end_reason = reason;
     end_step = at_step;
-    if (state == model::EndState::Recovered || rc.o.probes_only) return finish_run();
+    if (state == model::EndState::Recovered || rc.o.probes_only || skip_rollbacks) return finish_run();
     rollbacks.start(rollback_stack, [this] { finish_run(); });
   }
 
@@ -347,15 +379,20 @@ struct Executor::Impl {
       data["reason"] = abort_reason;
       data["rto"]["met"] = false;
     }
+    if (const Step* e = rb().find(end_step); e && e->kind == model::StepKind::End) {
+      if (!e->title.empty()) data["end_title"] = e->title;
+      if (!e->description.empty()) data["end_description"] = e->description;
+    }
+    if (skip_rollbacks && !rollback_stack.empty()) data["rollbacks_skipped"] = rollback_stack;
     rc.emit(ev::kRunEnded, end_step, 0, data);
     if (!rc.commit()) return;
-    finish_with(RunResult{state, data["reason"].get<std::string>(), false, ""});
+    finish_with(RunResult{state, data["reason"].get<std::string>(), false, false, ""});
   }
 
   void engine_error(const std::string& msg) {
     if (finished) return;
     if (attempt) attempt->cancel(msg);
-    finish_with(RunResult{model::EndState::Failed, msg, true, msg});
+    finish_with(RunResult{model::EndState::Failed, msg, true, false, msg});
   }
 
   void finish_with(RunResult r) {
@@ -386,7 +423,9 @@ void Executor::resume(const ResumePoint& at, std::function<void(RunResult)> on_e
   impl_->resume_at(at);
 }
 
-void Executor::abort(const std::string& reason) { impl_->abort(reason); }
+void Executor::abort(const std::string& reason, bool rollbacks) { impl_->abort(reason, rollbacks); }
+
+void Executor::interrupt(const std::string& reason, Value extra) { impl_->interrupt(reason, std::move(extra)); }
 
 void Executor::set_on_output(std::function<void(const std::string&, const std::string&)> f) {
   impl_->on_output = std::move(f);
@@ -395,6 +434,7 @@ void Executor::set_on_output(std::function<void(const std::string&, const std::s
 model::LiveState Executor::live() const {
   model::LiveState l;
   const Impl& m = *impl_;
+  l.wall = m.rc.env.wall();
   if (m.cur) {
     l.step = m.cur->id;
     l.title = m.cur->label();

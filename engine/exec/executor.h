@@ -12,8 +12,8 @@
 // before step k+1's action starts (exec/journal.h).
 //
 // Lifecycle: construct, start() or resume(); run the Env's loop; `on_end` is called once
-// with the result. abort() (an operator, an RTO breach with on_breach: abort) cancels the
-// current action, runs rollbacks and ends the run `aborted`.
+// with the result. abort() gives the run up (rollbacks, `aborted`); interrupt() pauses it
+// (no rollback, `interrupted`, resumable).
 #pragma once
 
 #include <functional>
@@ -34,8 +34,9 @@ struct RunResult {
   model::EndState state = model::EndState::Failed;
   std::string reason;
   bool engine_error = false;  ///< the store failed: exit 4
+  bool interrupted = false;   ///< paused by a signal: resumable, exit 3
   std::string error;
-  /// 0 recovered, 1 failed, 3 aborted, 4 engine error (contract section 3).
+  /// 0 recovered, 1 failed, 3 aborted or interrupted, 4 engine error (contract section 3).
   int exit_code() const;
 };
 
@@ -70,7 +71,14 @@ class Executor {
   void start(std::function<void(RunResult)> on_end);
   /// Continues a run from the timeline's state (run.resumed is emitted by the caller).
   void resume(const ResumePoint& at, std::function<void(RunResult)> on_end);
-  void abort(const std::string& reason);
+  /// Gives up (an operator's abort, an RTO breach with on_breach: abort): the current
+  /// action is cancelled, rollbacks run newest-first (unless `rollbacks` is false) and
+  /// the run ends `aborted`.
+  void abort(const std::string& reason, bool rollbacks = true);
+  /// Pauses (SIGINT, SIGTERM, SIGHUP): the current action is cancelled (a rollback in
+  /// progress too), nothing is rolled back, run.interrupted is recorded (with `extra`
+  /// in its data) and the run ends here as `interrupted`, for `resume` to continue.
+  void interrupt(const std::string& reason, Value extra = Value::object());
 
   void set_on_output(std::function<void(const std::string& step, const std::string& line)> f);
   model::LiveState live() const;

@@ -48,6 +48,7 @@ struct Reading {
     std::string oc = e.data.value("outcome", std::string("failed"));
     p().outcome = oc == "timed_out"   ? StepOutcome::TimedOut
                   : oc == "rejected"  ? StepOutcome::Rejected
+                  : oc == "unanswered" ? StepOutcome::Unanswered
                   : oc == "cancelled" ? StepOutcome::Cancelled
                                       : StepOutcome::Failed;
     auto& ss = p().steps[e.step];
@@ -105,7 +106,8 @@ struct Reading {
     p().mode = ResumePoint::Mode::Rollbacks;
     const model::Step* end = rb.find(last_to);
     if (end && end->kind == model::StepKind::End) p().end_state = end->end;
-    else if (p().outcome == StepOutcome::Cancelled || p().outcome == StepOutcome::Rejected)
+    else if (p().outcome == StepOutcome::Cancelled || p().outcome == StepOutcome::Rejected ||
+             p().outcome == StepOutcome::Unanswered)
       p().end_state = model::EndState::Aborted;
     else p().end_state = model::EndState::Failed;
     if (end) p().step = end->id;

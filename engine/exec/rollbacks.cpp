@@ -28,6 +28,7 @@ void Rollbacks::next() {
   if (!rc_.commit()) return;
   std::optional<Millis> limit = s->rollback->timeout ? s->rollback->timeout : s->timeout;
   action_.start(s->rollback->action, *s, 1, limit, [this, s, limit](ActionResult r) {
+    if (paused_) return std::exchange(paused_, nullptr)();
     std::string why;
     bool ok = rc_.judge(s->rollback->expect, r.out, &why);
     if (r.timed_out) why = fmt::format("timed out after {}", format_duration(*limit));
@@ -38,6 +39,12 @@ void Rollbacks::next() {
     if (!rc_.commit()) return;
     next();
   });
+}
+
+void Rollbacks::interrupt(std::function<void()> paused) {
+  if (!action_.running()) return paused();
+  paused_ = std::move(paused);
+  action_.cancel();
 }
 
 }  // namespace rb::exec

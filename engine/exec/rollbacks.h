@@ -18,6 +18,9 @@ class Rollbacks {
   /// Runs the rollbacks of `stack` (oldest first; run from the back). `done` is not
   /// called when a commit fails (the run stops on the engine error).
   void start(std::vector<std::string> stack, std::function<void()> done);
+  /// Stops: the rollback running now is cancelled and not recorded as finished (a resume
+  /// runs it again); `paused` is called instead of `done`.
+  void interrupt(std::function<void()> paused);
   /// The step whose rollback runs now (empty when none).
   const std::string& current() const { return current_; }
 
@@ -28,7 +31,7 @@ class Rollbacks {
   ActionRun action_;
   std::vector<std::string> stack_;
   std::string current_;
-  std::function<void()> done_;
+  std::function<void()> done_, paused_;
 };
 
 }  // namespace rb::exec

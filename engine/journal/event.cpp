@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "journal/store.h"
+#include "base/events.h"
 #include "base/hash.h"
 
 namespace rb::journal {
@@ -58,6 +59,32 @@ std::string chain_hash(const std::string& prev, const Event& e) {
   std::string h = sha256_hex(canon);
   h.resize(32);
   return h;
+}
+
+RunState run_state_after(const std::vector<Event>& events) {
+  RunState st;
+  for (auto& e : events) {
+    if (e.type == ev::kRunEnded) {
+      st.status = e.data.value("status", std::string("failed"));
+      st.ended_at = e.ts;
+    } else if (e.type == ev::kRunInterrupted) {
+      st.status = "interrupted";
+    } else if (e.type == ev::kRunResumed) {
+      st.status = "running";
+    }
+  }
+  return st;
+}
+
+long long incident_number(const std::string& incident, const std::string& key) {
+  if (incident.size() <= key.size() + 1 || incident.compare(0, key.size() + 1, key + "-") != 0) return 0;
+  long long n = 0;
+  for (size_t i = key.size() + 1; i < incident.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(incident[i]))) return 0;
+    n = n * 10 + (incident[i] - '0');
+    if (n > 1'000'000'000) return 0;
+  }
+  return n;
 }
 
 Status check_timeline(const std::string& run_id, const std::vector<StoredEvent>& stored, long long recorded_last_seq,

@@ -5,6 +5,7 @@
 // a timeline.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <map>
 
@@ -29,7 +30,10 @@ CREATE TABLE IF NOT EXISTS runbook_events (
   step TEXT, attempt INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL, chain TEXT NOT NULL, PRIMARY KEY (run_id, seq));
 CREATE TABLE IF NOT EXISTS runbook_leases (
   run_id TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL, expires_ms BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS runbook_queued_notes (id BIGSERIAL PRIMARY KEY, run_id TEXT NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runbook_requests (
+  id BIGSERIAL PRIMARY KEY, run_id TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runbook_counters (key TEXT PRIMARY KEY, n BIGINT NOT NULL);
+ALTER TABLE runbook_runs ADD COLUMN IF NOT EXISTS cwd TEXT;
 CREATE TABLE IF NOT EXISTS runbook_drill_results (
   id BIGSERIAL PRIMARY KEY, drill TEXT NOT NULL, run_id TEXT, runbook TEXT, started_at TEXT NOT NULL, ended_at TEXT,
   status TEXT NOT NULL, passed BOOLEAN NOT NULL, rto_ms BIGINT, measured_ms BIGINT, setup_ok BOOLEAN NOT NULL,
@@ -38,8 +42,8 @@ INSERT INTO runbook_meta(key, value) VALUES ('schema_version', '1') ON CONFLICT 
 )SQL";
 
 // The append statement (see PgStore::append): $1 run, $2/$3 the tail this engine expects,
-// $4/$5 the new tail, $6 lease epoch (0: none), $7 incident, $8/$9 status and end time
-// when the run ends, $10 the events as a JSON array.
+// $4/$5 the new tail, $6 lease epoch (0: none), $7 incident, $8/$9 the run's new status
+// and end time ('' = unchanged, see run_state_after), $10 the events as a JSON array.
 constexpr const char* kAppendSql = R"SQL(
 WITH lease AS (
   SELECT $6::bigint = 0 OR EXISTS (
@@ -60,7 +64,7 @@ SELECT (SELECT count(*) FROM up), (SELECT ok FROM lease), (SELECT count(*) FROM 
 
 constexpr const char* kPgRunCols =
     "id, incident, runbook, title, file, content_hash, severity, status, started_at, ended_at, incident_start, "
-    "drill, drill_name, operator, inputs, rto_ms, rpo_ms, last_seq";
+    "drill, drill_name, operator, inputs, rto_ms, rpo_ms, last_seq, cwd";
 
 // One result, freed on scope exit.
 class Res {
@@ -95,7 +99,10 @@ class PgStore : public Store {
     if (PQstatus(c_) != CONNECTION_OK)
       return Status::Error(fmt::format("cannot open store {}: {}", mask_url_passwords(url), trim(PQerrorMessage(c_))));
     Res notice(PQexec(c_, "SET client_min_messages = warning"));
+    // Engines starting at once would race on CREATE TABLE IF NOT EXISTS: one at a time.
+    Res lock(PQexec(c_, "SELECT pg_advisory_lock(7262687535)"));
     Res r(PQexec(c_, kPgSchema));
+    Res unlock(PQexec(c_, "SELECT pg_advisory_unlock(7262687535)"));
     if (!r.ok()) return err("create schema");
     return Status::OK();
   }
@@ -110,11 +117,11 @@ class PgStore : public Store {
       }
     }
     Res ins(q("INSERT INTO runbook_runs(id, incident, runbook, title, file, content_hash, severity, status, started_at, "
-              "incident_start, drill, drill_name, operator, inputs, rto_ms, rpo_ms) VALUES "
-              "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+              "incident_start, drill, drill_name, operator, inputs, rto_ms, rpo_ms, cwd) VALUES "
+              "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
               {r.id, r.incident, r.runbook, r.title, r.file, r.content_hash, r.severity, r.status, r.started_at,
                r.incident_start, r.drill ? "true" : "false", r.drill_name, r.operator_name, r.inputs.dump(),
-               std::to_string(r.rto_ms), std::to_string(r.rpo_ms)}));
+               std::to_string(r.rto_ms), std::to_string(r.rpo_ms), r.cwd}));
     if (!ins.ok()) return rollback("cannot record run");
     std::string chain;
     if (auto s = insert_events(r.id, first, 0, "", &chain); !s.ok()) return rollback_with(s);
@@ -152,13 +159,9 @@ class PgStore : public Store {
         rows.push_back({{"seq", e.seq}, {"ts", e.ts}, {"t", e.t}, {"type", e.type}, {"step", e.step},
                         {"attempt", e.attempt}, {"data", e.data.dump()}, {"chain", chain}});
       }
-      const Event* ended = nullptr;
-      for (auto& e : events)
-        if (e.type == ev::kRunEnded) ended = &e;
+      RunState st = run_state_after(events);
       Res r(q(kAppendSql, {run_id, std::to_string(tail.seq), tail.chain, std::to_string(seq), chain,
-                           std::to_string(epoch), tail.incident,
-                           ended ? ended->data.value("status", std::string("failed")) : std::string(),
-                           ended ? ended->ts : std::string(), rows.dump()}));
+                           std::to_string(epoch), tail.incident, st.status, st.ended_at, rows.dump()}));
       if (!r.ok()) {
         tails_.erase(run_id);
         return err("store write failed");
@@ -245,16 +248,18 @@ class PgStore : public Store {
     return commit();
   }
 
-  int next_incident_number(const std::string& day) override {
-    Res r(q("SELECT incident FROM runbook_runs WHERE incident LIKE $1", {"INC-" + day + "-%"}));
-    int max = 0;
-    for (int i = 0; r.ok() && i < r.rows(); ++i) {
-      try {
-        max = std::max(max, std::stoi(r.text(i, 0).substr(13)));
-      } catch (...) {
-      }
-    }
-    return max + 1;
+  // The first of a day on this store continues after any incident already recorded; the
+  // upsert is atomic, so engines starting at once get distinct numbers.
+  std::string allocate_incident(const std::string& prefix, const std::string& day) override {
+    std::string key = prefix + "-" + day;
+    long long n = 0;
+    Res seen(q("SELECT incident FROM runbook_runs WHERE incident LIKE $1", {key + "-%"}));
+    for (int i = 0; seen.ok() && i < seen.rows(); ++i) n = std::max(n, incident_number(seen.text(i, 0), key));
+    Res r(q("INSERT INTO runbook_counters(key, n) VALUES ($1, $2) "
+            "ON CONFLICT (key) DO UPDATE SET n = runbook_counters.n + 1 RETURNING n",
+            {key, std::to_string(n + 1)}));
+    if (!r.ok() || r.rows() == 0) return "";
+    return fmt::format("{}-{:03}", key, r.i64(0, 0));
   }
 
   Status acquire_lease(const std::string& key, const std::string& holder, long long ttl_ms, long long now_ms,
@@ -302,21 +307,19 @@ class PgStore : public Store {
     return r.ok() ? Status::OK() : err("release lease");
   }
 
-  Status queue_note(const std::string& run_id, const Value& note) override {
-    Res r(q("INSERT INTO runbook_queued_notes(run_id, note) VALUES ($1, $2)", {run_id, note.dump()}));
-    return r.ok() ? Status::OK() : err("queue note");
+  Status post_request(const std::string& run_id, const std::string& kind, const Value& data) override {
+    Res r(q("INSERT INTO runbook_requests(run_id, kind, data) VALUES ($1, $2, $3)", {run_id, kind, data.dump()}));
+    return r.ok() ? Status::OK() : err("post the request");
   }
 
-  std::vector<Value> take_notes(const std::string& run_id) override {
-    std::vector<Value> out;
-    Res r(q("DELETE FROM runbook_queued_notes WHERE run_id = $1 RETURNING id, note", {run_id}));
-    std::vector<std::pair<long long, Value>> got;
+  std::vector<Request> take_requests(const std::string& run_id) override {
+    std::vector<Request> out;
+    Res r(q("DELETE FROM runbook_requests WHERE run_id = $1 RETURNING id, kind, data", {run_id}));
     for (int i = 0; r.ok() && i < r.rows(); ++i) {
-      auto v = Value::parse(r.text(i, 1), nullptr, false);
-      if (!v.is_discarded()) got.push_back({r.i64(i, 0), v});
+      auto v = Value::parse(r.text(i, 2), nullptr, false);
+      if (!v.is_discarded()) out.push_back(Request{r.i64(i, 0), r.text(i, 1), v});
     }
-    std::sort(got.begin(), got.end(), [](auto& a, auto& b) { return a.first < b.first; });
-    for (auto& [id, v] : got) out.push_back(v);
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
     return out;
   }
 
@@ -426,6 +429,7 @@ class PgStore : public Store {
     x.rto_ms = r.i64(i, 15);
     x.rpo_ms = r.i64(i, 16);
     x.last_seq = r.i64(i, 17);
+    x.cwd = r.text(i, 18);
     return x;
   }
 

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS runs (
   rto_ms INTEGER,
   rpo_ms INTEGER,
   last_seq INTEGER NOT NULL DEFAULT 0,
-  last_chain TEXT NOT NULL DEFAULT ''
+  last_chain TEXT NOT NULL DEFAULT '',
+  cwd TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_incident ON runs(incident);
 CREATE TABLE IF NOT EXISTS events (
@@ -59,11 +60,13 @@ CREATE TABLE IF NOT EXISTS leases (
   epoch INTEGER NOT NULL,
   expires_ms INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS queued_notes (
+CREATE TABLE IF NOT EXISTS requests (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   run_id TEXT NOT NULL,
-  note TEXT NOT NULL
+  kind TEXT NOT NULL,
+  data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS drill_results (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   drill TEXT NOT NULL, run_id TEXT, runbook TEXT, started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL,
@@ -157,12 +160,13 @@ RunInfo read_run(Stmt& s) {
   r.rto_ms = s.i64(15);
   r.rpo_ms = s.i64(16);
   r.last_seq = s.i64(17);
+  r.cwd = s.text(18);
   return r;
 }
 
 constexpr const char* kRunCols =
     "id, incident, runbook, title, file, content_hash, severity, status, started_at, ended_at, incident_start, "
-    "drill, drill_name, operator, inputs, rto_ms, rpo_ms, last_seq";
+    "drill, drill_name, operator, inputs, rto_ms, rpo_ms, last_seq, cwd";
 
 Status make_private_dir(const std::string& dir) {
   if (dir.empty() || dir == ".") return Status::OK();
@@ -201,9 +205,17 @@ Status SqliteStore::open(const std::string& path) {
   if (auto s = exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
   if (auto s = exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
   if (auto s = exec(kSchema); !s.ok()) return s;
+  if (auto s = migrate(); !s.ok()) return s;
   // WAL and shared-memory files inherit the database's mode; tighten them anyway.
   ::chmod((path + "-wal").c_str(), 0600);
   ::chmod((path + "-shm").c_str(), 0600);
+  return Status::OK();
+}
+
+// Stores made by earlier versions: columns added since.
+Status SqliteStore::migrate() {
+  Stmt cols(db_, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'cwd'");
+  if (cols.row() && cols.i64(0) == 0) return exec("ALTER TABLE runs ADD COLUMN cwd TEXT");
   return Status::OK();
 }
 
@@ -248,12 +260,12 @@ Status SqliteStore::create_run(const RunInfo& r, const std::vector<Event>& first
   }
   Stmt ins(db_,
            "INSERT INTO runs(id, incident, runbook, title, file, content_hash, severity, status, started_at, "
-           "incident_start, drill, drill_name, operator, inputs, rto_ms, rpo_ms) VALUES "
-           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+           "incident_start, drill, drill_name, operator, inputs, rto_ms, rpo_ms, cwd) VALUES "
+           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   ins.bind(1, r.id).bind(2, r.incident).bind(3, r.runbook).bind(4, r.title).bind(5, r.file).bind(6, r.content_hash)
       .bind(7, r.severity).bind(8, r.status).bind(9, r.started_at).bind(10, r.incident_start)
       .bind(11, static_cast<long long>(r.drill)).bind(12, r.drill_name).bind(13, r.operator_name)
-      .bind(14, r.inputs.dump()).bind(15, r.rto_ms).bind(16, r.rpo_ms);
+      .bind(14, r.inputs.dump()).bind(15, r.rto_ms).bind(16, r.rpo_ms).bind(17, r.cwd);
   if (ins.step() != SQLITE_DONE) {
     std::string m = sqlite3_errmsg(db_);
     exec("ROLLBACK");
@@ -307,19 +319,13 @@ Status SqliteStore::append(const std::string& run_id, const std::vector<Event>& 
     exec("ROLLBACK");
     return s;
   }
-  const Event* ended = nullptr;
-  for (auto& e : events)
-    if (e.type == ev::kRunEnded) ended = &e;
-  if (ended) {
-    Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, status = ?, ended_at = ? WHERE id = ?");
-    up.bind(1, events.back().seq).bind(2, new_chain).bind(3, ended->data.value("status", std::string("failed")))
-        .bind(4, ended->ts).bind(5, run_id);
-    up.step();
-  } else {
-    Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ? WHERE id = ?");
-    up.bind(1, events.back().seq).bind(2, new_chain).bind(3, run_id);
-    up.step();
-  }
+  RunState st = run_state_after(events);
+  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, status = COALESCE(?, status), "
+               "ended_at = COALESCE(?, ended_at) WHERE id = ?");
+  up.bind(1, events.back().seq).bind(2, new_chain).bind(5, run_id);
+  if (!st.status.empty()) up.bind(3, st.status);
+  if (!st.ended_at.empty()) up.bind(4, st.ended_at);
+  up.step();
   return commit();
 }
 
@@ -404,18 +410,26 @@ Status SqliteStore::drop_last_event(const std::string& run_id) {
   return commit();
 }
 
-int SqliteStore::next_incident_number(const std::string& day) {
-  Stmt s(db_, "SELECT incident FROM runs WHERE incident LIKE ?");
-  s.bind(1, "INC-" + day + "-%");
-  int max = 0;
-  while (s.row()) {
-    std::string inc = s.text(0);
-    try {
-      max = std::max(max, std::stoi(inc.substr(13)));
-    } catch (...) {
-    }
+std::string SqliteStore::allocate_incident(const std::string& prefix, const std::string& day) {
+  if (!exec("BEGIN IMMEDIATE").ok()) return "";
+  std::string key = prefix + "-" + day;
+  long long n = 0;
+  Stmt cur(db_, "SELECT n FROM counters WHERE key = ?");
+  cur.bind(1, key);
+  if (cur.row()) {
+    n = cur.i64(0);
+  } else {  // the first of the day here: continue after any incident already recorded
+    Stmt s(db_, "SELECT incident FROM runs WHERE incident LIKE ?");
+    s.bind(1, key + "-%");
+    while (s.row()) n = std::max(n, incident_number(s.text(0), key));
   }
-  return max + 1;
+  Stmt up(db_, "INSERT INTO counters(key, n) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET n = excluded.n");
+  up.bind(1, key).bind(2, n + 1);
+  if (up.step() != SQLITE_DONE || !commit().ok()) {
+    exec("ROLLBACK");
+    return "";
+  }
+  return fmt::format("{}-{:03}", key, n + 1);
 }
 
 Status SqliteStore::acquire_lease(const std::string& run_id, const std::string& holder, long long ttl_ms,
@@ -472,25 +486,31 @@ Status SqliteStore::release_lease(const std::string& run_id, const Lease& held) 
   return Status::OK();
 }
 
-Status SqliteStore::queue_note(const std::string& run_id, const Value& note) {
-  Stmt ins(db_, "INSERT INTO queued_notes(run_id, note) VALUES (?, ?)");
-  ins.bind(1, run_id).bind(2, note.dump());
-  if (ins.step() != SQLITE_DONE) return Status::Error(fmt::format("cannot queue note: {}", sqlite3_errmsg(db_)));
+Status SqliteStore::post_request(const std::string& run_id, const std::string& kind, const Value& data) {
+  Stmt ins(db_, "INSERT INTO requests(run_id, kind, data) VALUES (?, ?, ?)");
+  ins.bind(1, run_id).bind(2, kind).bind(3, data.dump());
+  if (ins.step() != SQLITE_DONE) return Status::Error(fmt::format("cannot post the request: {}", sqlite3_errmsg(db_)));
   return Status::OK();
 }
 
-std::vector<Value> SqliteStore::take_notes(const std::string& run_id) {
-  std::vector<Value> out;
+std::vector<Request> SqliteStore::take_requests(const std::string& run_id) {
+  std::vector<Request> out;
+  {
+    // Most polls find nothing: look before taking the write lock.
+    Stmt any(db_, "SELECT 1 FROM requests WHERE run_id = ? LIMIT 1");
+    any.bind(1, run_id);
+    if (!any.row()) return out;
+  }
   if (!exec("BEGIN IMMEDIATE").ok()) return out;
-  Stmt q(db_, "SELECT id, note FROM queued_notes WHERE run_id = ? ORDER BY id");
+  Stmt q(db_, "SELECT id, kind, data FROM requests WHERE run_id = ? ORDER BY id");
   q.bind(1, run_id);
   long long max_id = 0;
   while (q.row()) {
     max_id = q.i64(0);
-    auto v = Value::parse(q.text(1), nullptr, false);
-    if (!v.is_discarded()) out.push_back(v);
+    auto v = Value::parse(q.text(2), nullptr, false);
+    if (!v.is_discarded()) out.push_back(Request{max_id, q.text(1), v});
   }
-  Stmt del(db_, "DELETE FROM queued_notes WHERE run_id = ? AND id <= ?");
+  Stmt del(db_, "DELETE FROM requests WHERE run_id = ? AND id <= ?");
   del.bind(1, run_id).bind(2, max_id);
   del.step();
   if (!commit().ok()) return {};

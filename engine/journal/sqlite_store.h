@@ -20,14 +20,14 @@ class SqliteStore : public Store {
   std::vector<Event> events(const std::string& run_id) override;
   Status verify_chain(const std::string& run_id, bool* tail_only) override;
   Status drop_last_event(const std::string& run_id) override;
-  int next_incident_number(const std::string& yyyymmdd) override;
+  std::string allocate_incident(const std::string& prefix, const std::string& yyyymmdd) override;
   Status acquire_lease(const std::string& run_id, const std::string& holder, long long ttl_ms, long long now_ms,
                        Lease* got, Lease* current) override;
   std::optional<Lease> lease(const std::string& run_id) override;
   Status renew_lease(const std::string& run_id, const Lease& held, long long ttl_ms, long long now_ms) override;
   Status release_lease(const std::string& run_id, const Lease& held) override;
-  Status queue_note(const std::string& run_id, const Value& note) override;
-  std::vector<Value> take_notes(const std::string& run_id) override;
+  Status post_request(const std::string& run_id, const std::string& kind, const Value& data) override;
+  std::vector<Request> take_requests(const std::string& run_id) override;
   Status append_next(const std::string& run_id, Event e) override;
   Status record_drill(const DrillRecord& d) override;
   std::vector<DrillRecord> drill_records(const std::string& drill) override;
@@ -35,6 +35,7 @@ class SqliteStore : public Store {
 
  private:
   Status exec(const char* sql);
+  Status migrate();
   Status commit();
   Status fault(const char* where);
   Status insert_events(const std::string& run_id, const std::vector<Event>& events, long long expect_seq,

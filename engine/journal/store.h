@@ -36,10 +36,11 @@ struct RunInfo {
   std::string incident;
   std::string runbook;        ///< the runbook's id
   std::string title;
-  std::string file;
+  std::string file;           ///< the runbook's absolute path
+  std::string cwd;            ///< where the run was started: actions run there, also on resume
   std::string content_hash;
   std::string severity;
-  std::string status = "running";  ///< running | recovered | failed | aborted
+  std::string status = "running";  ///< running | interrupted | recovered | failed | aborted
   std::string started_at;          ///< RFC 3339
   std::string ended_at;            ///< empty while running
   std::string incident_start;      ///< the RTO clock's start (RFC 3339)
@@ -58,6 +59,14 @@ struct Lease {
   std::string holder;   ///< "user@host pid N"
   long long epoch = 0;  ///< grows at every takeover
   long long expires_ms = 0;
+};
+
+/// A request to the engine that drives a run, from another process on any machine that
+/// reaches the store: a note to journal, an answer to a waiting step, an abort.
+struct Request {
+  long long id = 0;
+  std::string kind;  ///< "note", "answer", "abort"
+  Value data = Value::object();
 };
 
 /// The outcome of one drill (`runbook drill run`), for the scorecard.
@@ -83,7 +92,8 @@ class Store {
   /// only while the caller holds the incident's lease with that epoch.
   virtual Status create_run(const RunInfo& run, const std::vector<Event>& first, long long epoch = 0) = 0;
   /// Appends events (seq must continue the run's timeline) durably. A run.ended event
-  /// also sets the run's status and end time. If `epoch` > 0, refuses unless the caller
+  /// also sets the run's status and end time; run.interrupted sets it to `interrupted`
+  /// and run.resumed back to `running`. If `epoch` > 0, refuses unless the caller
   /// still holds the lease of the run's incident with that epoch (a stale engine cannot
   /// write).
   virtual Status append(const std::string& run_id, const std::vector<Event>& events, long long epoch = 0) = 0;
@@ -100,8 +110,10 @@ class Store {
   /// Removes the run's last event (a damaged tail found by verify_chain).
   virtual Status drop_last_event(const std::string& run_id) = 0;
 
-  /// The next free incident number for a day ("20261123" -> 1, 2, …).
-  virtual int next_incident_number(const std::string& yyyymmdd) = 0;
+  /// Reserves the next incident id of a day, "PREFIX-YYYYMMDD-NNN" (prefix INC for runs,
+  /// DRILL for drills), atomically: engines starting at once never get the same one, and
+  /// a number is never given twice. Empty when the store failed.
+  virtual std::string allocate_incident(const std::string& prefix, const std::string& yyyymmdd) = 0;
 
   /// Leases are per incident (`key` = the incident id): one engine per incident.
   /// Takes the lease for `holder` until now+ttl if it is free or expired (epoch is
@@ -116,10 +128,11 @@ class Store {
   /// grow: a stale engine's epoch can never match again.
   virtual Status release_lease(const std::string& run_id, const Lease& held) = 0;
 
-  /// Notes for a run whose engine is live: queued here, journaled by that engine (so the
-  /// timeline keeps one writer). take_notes returns and removes them.
-  virtual Status queue_note(const std::string& run_id, const Value& note) = 0;
-  virtual std::vector<Value> take_notes(const std::string& run_id) = 0;
+  /// Requests for a run whose engine is live: posted here, taken and journaled by that
+  /// engine (so the timeline keeps one writer). take_requests returns and removes them,
+  /// oldest first.
+  virtual Status post_request(const std::string& run_id, const std::string& kind, const Value& data) = 0;
+  virtual std::vector<Request> take_requests(const std::string& run_id) = 0;
   /// Appends one event at the end of a run that no engine holds (seq assigned here).
   virtual Status append_next(const std::string& run_id, Event e) = 0;
 
@@ -136,6 +149,16 @@ std::unique_ptr<Store> open_store(const std::string& url, Status* status);
 
 /// The chain value of an event: sha256(prev || canonical event), first 16 bytes in hex.
 std::string chain_hash(const std::string& prev, const Event& e);
+
+/// What a batch of events does to the run row: run.ended sets the status and end time,
+/// run.interrupted the status `interrupted`, run.resumed `running` (empty: unchanged).
+struct RunState {
+  std::string status, ended_at;
+};
+RunState run_state_after(const std::vector<Event>& events);
+
+/// The number NNN of an incident id KEY-NNN (0 when it is not one).
+long long incident_number(const std::string& incident, const std::string& key);
 
 /// An event as stored, with its stored chain value.
 struct StoredEvent {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/duration.h"
+#include "base/time.h"
 
 namespace rb::model {
 
@@ -30,6 +31,7 @@ inline bool rto_met(std::string_view end_status, Millis elapsed, Millis rto) {
 
 /// What the live operator view shows.
 struct LiveState {
+  WallTime wall{};  ///< when this state was taken
   std::string step, title, phase;
   int attempt = 0;
   Millis in_step{0};

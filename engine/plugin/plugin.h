@@ -40,7 +40,8 @@ struct Outcome {
   bool completed = false;  ///< the action ran and produced `result` (even if unsuccessful)
   bool ok = false;         ///< the action's own success rule (exit 0, 2xx, approved …)
   bool cancelled = false;  ///< stopped by cancel() (timeout, abort, parallel sibling failed)
-  bool rejected = false;   ///< approval/manual: rejected or unanswered
+  bool rejected = false;   ///< approval/manual: answered no (or not at all)
+  bool unanswered = false; ///< approval/manual: nobody answered in time
   Value result = Value::object();
   std::string error;       ///< why it failed, for people (masked by the engine)
 };

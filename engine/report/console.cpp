@@ -4,9 +4,9 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "base/text.h"
-#include "base/time.h"
-#include "base/events.h"
 
 namespace rb::report {
 
@@ -22,81 +22,25 @@ std::shared_ptr<spdlog::logger> plain_logger() {
   return log;
 }
 
-std::string ms_text(const Value& v) {
-  if (!v.is_number()) return "?";
-  return format_duration_short(Millis(v.get<long long>()));
+constexpr const char* kBold = "\x1b[1m";
+constexpr const char* kYellow = "\x1b[33m";
+constexpr const char* kReverse = "\x1b[7m";
+constexpr const char* kReset = "\x1b[0m";
+
+std::string left(std::optional<WallTime> deadline, WallTime now, const std::string& tz) {
+  if (!deadline) return "no deadline";
+  auto d = std::chrono::duration_cast<Millis>(*deadline - now);
+  if (d < Millis(0)) d = Millis(0);
+  return fmt::format("{} left (until {} {})", format_duration_short(d), clock_time(*deadline, tz), tz);
 }
 
 }  // namespace
 
-std::string progress_bar(double percent, int width) {
-  int filled = static_cast<int>(std::min(100.0, std::max(0.0, percent)) * width / 100.0 + 0.5);
-  std::string bar = "[";
-  for (int i = 0; i < width; ++i) bar += i < filled ? "█" : "░";
-  return bar + fmt::format("] {:.0f}%", percent);
-}
+namespace {
+std::pair<int, int> g_size{80, 24};
+}  // namespace
 
-std::string Console::describe(const journal::Event& e) {
-  const Value& d = e.data;
-  auto s = [&](const char* k) { return d.contains(k) ? to_text(d[k]) : std::string(); };
-  const std::string& t = e.type;
-  if (t == ev::kRunStarted)
-    return fmt::format("run started: {} ({}){}", s("title"), s("runbook"), d.value("drill", false) ? " [drill]" : "");
-  if (t == ev::kStepStarted) {
-    std::string extra;
-    if (d.contains("budget_ms")) extra += ", budget " + ms_text(d["budget_ms"]);
-    if (e.attempt > 1) extra = fmt::format(", attempt {}", e.attempt) + extra;
-    return fmt::format("▶ {} — {}{}", e.step, s("title"), extra.empty() ? "" : " (" + extra.substr(2) + ")");
-  }
-  if (t == ev::kStepSucceeded) return fmt::format("✔ {} succeeded in {}", e.step, ms_text(d.value("duration_ms", Value(0))));
-  if (t == ev::kStepFailed) return fmt::format("✖ {} failed: {}", e.step, s("error"));
-  if (t == ev::kStepTimedOut) return fmt::format("⏱ {} timed out", e.step);
-  if (t == ev::kStepAttemptFailed) return fmt::format("✖ {} attempt {} failed: {}", e.step, e.attempt, s("error"));
-  if (t == ev::kStepRetrying)
-    return fmt::format("↻ {} retrying in {} (attempt {})", e.step, ms_text(d["delay_ms"]), s("next_attempt"));
-  if (t == ev::kStepOverBudget) return fmt::format("⚠ {} is over its budget of {}", e.step, ms_text(d["budget_ms"]));
-  if (t == ev::kStepSkipped) return fmt::format("⤼ {} skipped: {}", e.step, s("reason"));
-  if (t == ev::kCheckPassed) return fmt::format("  ✔ gate '{}' passed", s("check"));
-  if (t == ev::kCheckFailed) return fmt::format("  ✖ gate '{}' failed: {}", s("check"), s("error"));
-  if (t == ev::kCheckSkipped) return fmt::format("  ⤼ gate '{}' skipped (mutates)", s("check"));
-  if (t == ev::kTransition) return fmt::format("→ {} → {} ({})", s("from"), s("to"), s("via"));
-  if (t == ev::kApprovalRequested) return fmt::format("? {} waits for {}: {}", e.step, s("kind"), s("prompt"));
-  if (t == ev::kApprovalRefused) return fmt::format("✋ {}: {}", e.step, s("reason"));
-  if (t == ev::kApprovalAnswered) {
-    if (!d.value("answered", false)) return fmt::format("? {} unanswered: {}", e.step, s("note"));
-    return fmt::format("{} {} {} by {} ({})", d.value("approved", false) ? "✔" : "✖", e.step,
-                       d.value("approved", false) ? "approved" : "rejected", s("by"), s("via"));
-  }
-  if (t == ev::kRollbackStarted) return fmt::format("↩ rolling back {}", e.step);
-  if (t == ev::kRollbackFinished)
-    return d.value("ok", false) ? fmt::format("↩ rollback of {} done", e.step)
-                                : fmt::format("↩ rollback of {} failed: {}", e.step, s("error"));
-  if (t == ev::kRtoWarning) return fmt::format("⚠ RTO {}% used ({} of {})", d.value("percent", Value(80)).dump(),
-                                             ms_text(d.value("elapsed_ms", Value(0))), ms_text(d.value("rto_ms", Value(0))));
-  if (t == ev::kRtoBreached) return fmt::format("🔥 RTO breached ({} elapsed)", ms_text(d.value("elapsed_ms", Value(0))));
-  if (t == ev::kRpoRecorded) {
-    if (d.contains("error")) return fmt::format("RPO not recorded: {}", s("error"));
-    std::string verdict = d.contains("met") ? (d["met"].get<bool>() ? " ✅" : " ❌") : "";
-    return fmt::format("RPO measured: {} of data lost{}", format_duration_short(Millis(static_cast<long long>(d["rpo_seconds"].get<double>() * 1000))), verdict);
-  }
-  if (t == ev::kNote) return fmt::format("📝 {}{}", s("text"), d.contains("tag") ? " [" + s("tag") + "]" : "");
-  if (t == ev::kRunResumed)
-    return fmt::format("run resumed by {} at {} ({}), engine {} epoch {}", s("operator"), s("step"), s("how"), s("engine"),
-                       s("epoch"));
-  if (t == ev::kStepConfirmed) return fmt::format("✔ {} counted done: {}", e.step, s("reason"));
-  if (t == ev::kStepVerifying) return fmt::format("? {} interrupted: checking its gates first", e.step);
-  if (t == ev::kRunEnded) {
-    std::string status = s("status");
-    std::string icon = status == "recovered" ? "✅" : (status == "aborted" ? "⛔" : "❌");
-    std::string rto;
-    if (d.contains("rto") && d["rto"].contains("rto_ms"))
-      rto = fmt::format(" — RTO {} of {}{}", ms_text(d["rto"]["elapsed_ms"]), ms_text(d["rto"]["rto_ms"]),
-                        d["rto"].value("met", false) ? " (met)" : " (missed)");
-    return fmt::format("{} run {}: {}{}", icon, status, s("reason"), rto);
-  }
-  if (t == ev::kHttpInsecure) return fmt::format("⚠ {}: TLS verification disabled for {}", e.step, s("url"));
-  return fmt::format("{} {}", t, d.dump());
-}
+void set_console_size(int cols, int rows) { g_size = {std::max(20, cols), std::max(8, rows)}; }
 
 Console::Console(ConsoleMode mode, std::string tz) : mode_(mode), tz_(std::move(tz)) {}
 Console::~Console() { close(); }
@@ -107,60 +51,136 @@ void Console::event(const journal::Event& e) {
     std::fflush(stdout);
     return;
   }
+  // Each line made safe on its own: the facts under an event keep their own lines.
+  std::string text;
+  for (auto& l : split_lines(describe(e))) text += (text.empty() ? "" : "\n") + terminal_safe(l);
   if (mode_ == ConsoleMode::Plain) {
-    plain_logger()->info(describe(e));
+    plain_logger()->info(text);
     return;
   }
   clear_panel();
-  fmt::print("{}  {}\n", clock_time(from_unix_ms(to_unix_ms(*parse_time(e.ts))), tz_), describe(e));
-  draw_panel();
+  std::string when = clock_time(from_unix_ms(to_unix_ms(parse_time(e.ts).value_or(now_))), tz_);
+  fmt::print("{}  {}\n", when, text);
+  redraw();
 }
 
 void Console::tick(const model::LiveState& s) {
-  if (mode_ != ConsoleMode::Live) return;
   live_ = s;
-  clear_panel();
-  draw_panel();
+  now_ = s.wall;
+  if (mode_ == ConsoleMode::Live) redraw();
 }
 
 void Console::output(const std::string&, const std::string& line) {
-  if (mode_ != ConsoleMode::Live || !live_) return;
-  live_->last_output.push_back(line);
-  while (live_->last_output.size() > 3) live_->last_output.erase(live_->last_output.begin());
+  if (mode_ != ConsoleMode::Live) return;
+  output_.push_back(terminal_safe(line));
+  while (output_.size() > 3) output_.erase(output_.begin());
+}
+
+void Console::ask(std::optional<ConsoleQuestion> q) {
+  bool fresh = q && (!question_ || question_->step != q->step);
+  size_t old_notes = question_ ? question_->notes.size() : 0;
+  question_ = std::move(q);
+  if (!question_) typed_.clear();
+  if (mode_ == ConsoleMode::Live) return redraw();
+  if (!question_) return;
+  if (fresh) return print_question_plain();
+  for (size_t i = fresh ? 0 : old_notes; i < question_->notes.size(); ++i)
+    fmt::print(mode_ == ConsoleMode::Json ? stderr : stdout, "    ✋ {}\n", terminal_safe(question_->notes[i]));
+  std::fflush(nullptr);
+}
+
+void Console::typing(const std::string& buffer) {
+  typed_ = buffer;
+  if (mode_ == ConsoleMode::Live) redraw();
+}
+
+void Console::print_question_plain() const {
+  FILE* to = mode_ == ConsoleMode::Json ? stderr : stdout;
+  for (auto& l : question_lines(10'000)) fmt::print(to, "{}\n", l);
+  std::fflush(to);
+}
+
+// The question block: never cut, wrapped to the width.
+std::vector<std::string> Console::question_lines(int width) const {
+  std::vector<std::string> out;
+  if (!question_) return out;
+  const ConsoleQuestion& q = *question_;
+  int w = std::max(20, width - 2);
+  out.push_back(fit_width(terminal_safe(fmt::format(">>> {} — {}{}", q.step, q.kind == "manual" ? "a task for a person" : "approval needed",
+                                                    q.second_person ? ", from a second person" : "")),
+                          width - 1));
+  for (auto& l : wrap_width(terminal_safe(q.prompt), w)) out.push_back("  " + l);
+  for (auto& [k, v] : q.facts)
+    for (auto& l : wrap_width(terminal_safe(k + ": " + v), w - 2)) out.push_back("    " + l);
+  std::string ask = fmt::format("{}Answer {} · {}", q.confirm.empty() ? "" : q.confirm + " ", q.choices,
+                                left(q.deadline, now_, tz_));
+  for (auto& l : wrap_width(terminal_safe(ask), w)) out.push_back("  " + l);
+  for (auto& l : wrap_width(terminal_safe(q.hint), w)) out.push_back("  " + l);
+  for (auto& n : q.notes)
+    for (auto& l : wrap_width(terminal_safe("✋ " + n), w)) out.push_back("  " + l);
+  return out;
+}
+
+std::vector<std::string> Console::panel(int width, int height) const {
+  std::vector<std::string> head, out, tail;
+  if (live_ && !live_->step.empty()) {
+    const auto& s = *live_;
+    std::string budget = s.budget ? fmt::format(" / budget {}", format_duration_short(*s.budget)) : "";
+    bool over = s.budget && s.in_step > *s.budget;
+    head.push_back(fit_width(terminal_safe(fmt::format("▶ {} — {}{} · attempt {} · {}{}{}", s.step, s.title,
+                                                       s.phase.empty() ? "" : " [" + s.phase + "]", s.attempt,
+                                                       format_duration_short(s.in_step), budget, over ? " OVER BUDGET" : "")),
+                             width - 1));
+    std::string rto = s.rto.rto ? fmt::format("RTO {} · {} elapsed · {} left · projected finish {} {}",
+                                              progress_bar(s.rto.percent, std::clamp(width / 6, 8, 24)),
+                                              format_duration_short(s.rto.elapsed), format_duration_short(*s.rto.remaining),
+                                              format_duration_short(s.rto.projected),
+                                              s.rto.projected_ok.value_or(true) ? "✓" : "✗ over the RTO")
+                                : fmt::format("elapsed {} · projected finish {}", format_duration_short(s.rto.elapsed),
+                                              format_duration_short(s.rto.projected));
+    head.push_back(fit_width(rto, width - 1));
+  }
+  for (auto& l : output_) out.push_back(fit_width("  │ " + l, width - 1));
+  tail = question_lines(width);
+  if (question_) tail.push_back(fit_width("> " + terminal_safe(typed_) + "▏", width - 1));
+  // The question never gives way: output lines first, then the status lines.
+  while (!out.empty() && static_cast<int>(head.size() + out.size() + tail.size()) > height - 1) out.erase(out.begin());
+  while (!head.empty() && static_cast<int>(head.size() + tail.size()) > height - 1) head.pop_back();
+  head.insert(head.end(), out.begin(), out.end());
+  head.insert(head.end(), tail.begin(), tail.end());
+  return head;
 }
 
 void Console::clear_panel() {
   if (panel_lines_ == 0) return;
-  fmt::print("\x1b[{}F\x1b[J", panel_lines_);
+  // The cursor is at the end of the panel's last line (no newline after it).
+  fmt::print("\r");
+  if (panel_lines_ > 1) fmt::print("\x1b[{}A", panel_lines_ - 1);
+  fmt::print("\x1b[J");
   panel_lines_ = 0;
 }
 
-void Console::draw_panel() {
-  if (!live_ || live_->step.empty()) return;
-  const auto& s = *live_;
-  std::vector<std::string> lines;
-  std::string budget = s.budget ? fmt::format(" / budget {}", format_duration_short(*s.budget)) : "";
-  bool over = s.budget && s.in_step > *s.budget;
-  lines.push_back(fmt::format("\x1b[1m{}\x1b[0m{} — attempt {} — {}{}{}", s.title,
-                              s.phase.empty() ? "" : " [" + s.phase + "]", s.attempt,
-                              format_duration_short(s.in_step), budget, over ? " \x1b[33mOVER BUDGET\x1b[0m" : ""));
-  if (s.rto.rto) {
-    lines.push_back(fmt::format("RTO {} {} elapsed, {} left, projected finish {} {}", progress_bar(s.rto.percent),
-                                format_duration_short(s.rto.elapsed), format_duration_short(*s.rto.remaining),
-                                format_duration_short(s.rto.projected),
-                                s.rto.projected_ok.value_or(true) ? "✓" : "\x1b[31m✗ over RTO\x1b[0m"));
-  } else {
-    lines.push_back(fmt::format("elapsed {}, projected finish {}", format_duration_short(s.rto.elapsed),
-                                format_duration_short(s.rto.projected)));
+void Console::redraw() {
+  if (mode_ != ConsoleMode::Live) return;
+  clear_panel();
+  auto [width, height] = g_size;
+  auto lines = panel(width, height);
+  if (lines.empty()) return std::fflush(stdout), void();
+  size_t asked_from = lines.size() - (question_ ? question_lines(width).size() + 1 : 0);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const char* style = i == 0 && live_ && !live_->step.empty() ? kBold : (i >= asked_from ? kYellow : "");
+    if (question_ && i + 1 == lines.size()) style = kReverse;
+    fmt::print("{}{}{}\x1b[K{}", style, lines[i], *style ? kReset : "", i + 1 < lines.size() ? "\n" : "");
   }
-  for (auto& l : s.last_output) lines.push_back("  │ " + ellipsize(l, 160));
-  for (auto& l : lines) fmt::print("{}\x1b[K\n", l);
   panel_lines_ = static_cast<int>(lines.size());
   std::fflush(stdout);
 }
 
 void Console::close() {
-  if (mode_ == ConsoleMode::Live) clear_panel();
+  if (mode_ == ConsoleMode::Live) {
+    clear_panel();
+    std::fflush(stdout);
+  }
   live_.reset();
 }
 

@@ -7,6 +7,9 @@
 #include <cctype>
 #include <fstream>
 #include <iterator>
+#include <sstream>
+#include <csignal>
+#include <thread>
 
 namespace rb::sys {
 
@@ -31,6 +34,19 @@ bool holds_all(const std::string& environ_blob, const std::vector<std::string>& 
 
 }  // namespace
 
+std::optional<unsigned long long> process_start_time(int pid) {
+  if (pid <= 0) return std::nullopt;
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  size_t rp = stat.rfind(')');
+  if (rp == std::string::npos || rp + 2 >= stat.size() || stat[rp + 2] == 'Z') return std::nullopt;
+  // Fields after the command: state is field 3; starttime is field 22.
+  std::istringstream rest(stat.substr(rp + 2));
+  std::string f;
+  for (int i = 3; i <= 22 && rest >> f; ++i)
+    if (i == 22) return std::stoull(f);
+  return std::nullopt;
+}
+
 std::vector<ProcInfo> processes_with_env(const std::vector<std::string>& vars) {
   std::vector<ProcInfo> out;
   DIR* d = ::opendir("/proc");
@@ -52,6 +68,29 @@ std::vector<ProcInfo> processes_with_env(const std::vector<std::string>& vars) {
   }
   ::closedir(d);
   return out;
+}
+
+std::vector<ProcInfo> stop_groups(const std::vector<ProcInfo>& procs, std::chrono::milliseconds grace) {
+  auto alive = [](const ProcInfo& p) { return process_start_time(p.pid).has_value(); };
+  auto signal_all = [&](int sig) {
+    for (auto& p : procs) {
+      if (p.pgid > 1 && p.pgid != ::getpgrp()) ::killpg(p.pgid, sig);
+      else ::kill(p.pid, sig);
+    }
+  };
+  auto wait_gone = [&](std::chrono::milliseconds limit) {
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (std::any_of(procs.begin(), procs.end(), alive) && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  signal_all(SIGTERM);
+  wait_gone(grace);
+  signal_all(SIGKILL);
+  wait_gone(std::chrono::milliseconds(2000));
+  std::vector<ProcInfo> left;
+  for (auto& p : procs)
+    if (alive(p)) left.push_back(p);
+  return left;
 }
 
 }  // namespace rb::sys

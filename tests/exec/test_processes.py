@@ -91,14 +91,14 @@ steps:
     for i in range(n):
         nxt = f"s{i + 1}" if i + 1 < n else "fds-after"
         if i == 10:
-            steps.append(f"  s{i}:\n    shell: ls /proc/$PPID/fd | wc -l\n    outputs: {{ fds: int(trim(result.stdout)) }}\n    next: {nxt}\n")
+            steps.append(f"  s{i}:\n    shell: sleep 0.2; ls /proc/$PPID/fd | wc -l\n    outputs: {{ fds: int(trim(result.stdout)) }}\n    next: {nxt}\n")
         elif i % 7 == 3:
             steps.append(f"  s{i}:\n    shell: {{ command: [no-such-binary-{i}, --flag] }}\n    continue_on_failure: true\n    next: {nxt}\n")
         else:
             steps.append(f"  s{i}:\n    shell: \"true\"\n    next: {nxt}\n")
     wd.file("many.yaml", "runbook: many\ntitle: Many steps\nsteps:\n" + "".join(steps) + """
   fds-after:
-    shell: ls /proc/$PPID/fd | wc -l
+    shell: sleep 0.2; ls /proc/$PPID/fd | wc -l
     outputs: { fds: int(trim(result.stdout)) }
     next: zombies
   zombies:
@@ -122,7 +122,8 @@ steps:
     eq(after, before, "many: file-descriptor count flat across 1,000 steps")
     eq(r.of("step.succeeded", "zombies")[0]["data"]["outputs"]["zombies"], 0, "many: no zombie children")
 
-    # SIGINT: the current action is cancelled, rollbacks run, run.ended aborted, exit 3.
+    # SIGINT pauses (contract v2): the current action is cancelled, nothing is rolled back,
+    # run.interrupted is recorded, exit 3; `resume` continues and ends recovered.
     wd.file("sigint.yaml", """
 runbook: sigint
 title: Interrupted
@@ -132,7 +133,7 @@ steps:
     rollback: { shell: echo rolled-back > rollback.txt }
     next: long
   long:
-    shell: sleep 60
+    shell: test -f again || { touch again; sleep 60; }
     next: done
   done: { end: recovered }
 """)
@@ -155,7 +156,16 @@ steps:
     r = Run(p)
     eq(r.code, 3, "sigint: exit code")
     check(time.time() - t0 < 5, "sigint: stopped promptly")
-    eq(r.ended(), "aborted", "sigint: run.ended aborted")
-    eq(open(os.path.join(wd.path, "rollback.txt")).read().strip(), "rolled-back", "sigint: rollback ran")
-    check("SIGINT" in r.of("run.ended")[0]["data"]["reason"], "sigint: reason names the signal")
+    eq(r.ended(), None, "sigint: no run.ended (paused, not given up)")
+    check(not os.path.exists(os.path.join(wd.path, "rollback.txt")), "sigint: nothing rolled back")
+    intr = r.of("run.interrupted")
+    check(len(intr) == 1 and "SIGINT" in intr[0]["data"]["reason"] and intr[0]["data"].get("step") == "long",
+          f"sigint: run.interrupted names the signal and the step ({intr})")
+    check("resume" in intr[0]["data"].get("resume", "") if intr else False, "sigint: it says how to resume")
+    status = json.loads(rbtest.run(["--json", "--store", wd.store, "runs", "--limit", "1"], cwd=wd.path).out)[0]
+    eq(status["status"], "interrupted", "sigint: the run's status")
+    r2 = Run(rbtest.run(["--json", "--store", wd.store, "resume", status["id"]], cwd=wd.path))
+    eq(r2.code, 0, f"sigint: resume ends recovered ({r2.proc.err.strip()[-300:]})")
+    eq(r2.ended(), "recovered", "sigint: resumed run recovered")
+    check(not os.path.exists(os.path.join(wd.path, "rollback.txt")), "sigint: still nothing rolled back")
 done()

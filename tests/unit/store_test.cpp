@@ -141,19 +141,26 @@ TEST_CASE("StoreTest.LeasesOneHolderTakeoverAndStaleEpochs") {
   }
 }
 
-TEST_CASE("StoreTest.NotesQueueAndIncidentNumbers") {
+TEST_CASE("StoreTest.RequestsAndIncidentNumbers") {
   for (auto& b : backends()) {
     CAPTURE(b.name);
     auto st = open(b);
     std::string id = uniq("run");
     REQUIRE(st->create_run(run_info(id, "INC-20991231-007"), {ev(1, "run.started")}).ok());
-    CHECK(st->next_incident_number("20991231") == 8);
-    REQUIRE(st->queue_note(id, {{"text", "first"}}).ok());
-    REQUIRE(st->queue_note(id, {{"text", "second"}}).ok());
-    auto notes = st->take_notes(id);
-    REQUIRE(notes.size() == 2);
-    CHECK(notes[0]["text"] == "first");
-    CHECK(st->take_notes(id).empty());
+    // After the recorded 007 (the PostgreSQL server is shared by every run of the tests:
+    // later numbers may be taken already), never the same twice, drills counted apart.
+    std::string a = st->allocate_incident("INC", "20991231"), a2 = st->allocate_incident("INC", "20991231");
+    CHECK(journal::incident_number(a, "INC-20991231") >= 8);
+    CHECK(journal::incident_number(a2, "INC-20991231") == journal::incident_number(a, "INC-20991231") + 1);
+    CHECK(journal::incident_number(st->allocate_incident("DRILL", "20991231"), "DRILL-20991231") >= 1);
+    REQUIRE(st->post_request(id, "note", {{"text", "first"}}).ok());
+    REQUIRE(st->post_request(id, "answer", {{"step", "s"}, {"answer", "yes"}}).ok());
+    auto reqs = st->take_requests(id);
+    REQUIRE(reqs.size() == 2);
+    CHECK(reqs[0].kind == "note");
+    CHECK(reqs[0].data["text"] == "first");
+    CHECK(reqs[1].kind == "answer");
+    CHECK(st->take_requests(id).empty());
     Event n = ev(0, "note", {{"text", "after"}});
     REQUIRE(st->append_next(id, n).ok());
     CHECK(st->events(id).back().seq == 2);
