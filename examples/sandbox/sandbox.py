@@ -59,11 +59,11 @@ def out(value):
 def pick_ports(sb, a):
     prev, ports = sb.cfg.get("ports", {}), {}
     for name in ("router", "app2", "node1", "node2", "redis", "provider"):
-        given = {"router": a.port, "app2": a.port2}.get(name)
+        flag = {"router": "port", "app2": "port2", "redis": "redis-port"}.get(name)
+        given = getattr(a, flag.replace("-", "_")) if flag else None
         if given:
             if not port_free(given):
-                raise SystemExit(f"sandbox: port {given} (--{'port' if name == 'router' else 'port2'}) is taken "
-                                 "by another process")
+                raise SystemExit(f"sandbox: port {given} (--{flag}) is taken by another process")
             ports[name] = given
             continue
         cand = prev.get(name) or DEFAULT_PORTS.get(name)
@@ -216,6 +216,7 @@ def parser():
     up = cmd("up", cmd_up, help="create, seed, back up, start every service; write STATE/inputs.yaml")
     up.add_argument("--port", type=int, help="the router (the app's address); default 18080, or a free port")
     up.add_argument("--port2", type=int, help="the secondary region's app; default 18081, or a free port")
+    up.add_argument("--redis-port", type=int, help="Redis; default 16379, or a free port")
     cmd("down", cmd_down)
     cmd("status", cmd_status)
     cmd("check", cmd_check).add_argument("--json", action="store_true")

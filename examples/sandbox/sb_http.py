@@ -22,6 +22,7 @@ from sb_db import DB, DATA_TABLES, counts, now_iso
 
 COST_PER_JOB_USD = 0.05
 SPEND_WINDOW_S = 5
+GENERATE_S = 0.05
 
 
 def make_server(port, handler):
@@ -414,6 +415,7 @@ def serve_provider(sb, port):
             why = provider_outage(sb)
             if why:
                 return self.send(503, {"error": why})
+            time.sleep(GENERATE_S)  # generating an asset takes a while: a flood builds a backlog
             self.send(200, {"asset": "https://cdn.example.com/gen/" + secrets.token_hex(6) + ".png"})
 
     make_server(port, Provider).serve_forever()
