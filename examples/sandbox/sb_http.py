@@ -164,12 +164,12 @@ def make_node_handler(sb, region, node, st, lock, probe=False):
                             banner=cfg.get("banner") or "")
                 import sb_migrate
                 body["schema"] = sb_migrate.schema_state(db)
+            if body["maintenance"]:  # the maintenance page is served in front of the app, broken or not
+                body.update(healthy=False, status="maintenance")
+                return self.send(503, body)
             if release.endswith("broken"):
                 body.update(healthy=False, error="TypeError: cannot read properties of undefined (reading 'user')")
                 return self.send(500, body)
-            if body["maintenance"]:
-                body.update(healthy=False, status="maintenance")
-                return self.send(503, body)
             for part in ("db", "schema", "redis"):
                 if body.get(part, "ok") != "ok":
                     body.update(healthy=False)
