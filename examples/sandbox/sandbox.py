@@ -134,9 +134,11 @@ def cmd_up(sb, a):
 
 
 def cmd_down(sb, a):
+    code = sb_check.report(sb_check.run(sb)) if a.check else 0
     for name in SERVICES:
         sb.stop(name)
     print("sandbox stopped")
+    sys.exit(code)
 
 
 def cmd_status(sb, a):
@@ -217,7 +219,8 @@ def parser():
     up.add_argument("--port", type=int, help="the router (the app's address); default 18080, or a free port")
     up.add_argument("--port2", type=int, help="the secondary region's app; default 18081, or a free port")
     up.add_argument("--redis-port", type=int, help="Redis; default 16379, or a free port")
-    cmd("down", cmd_down)
+    cmd("down", cmd_down).add_argument("--check", action="store_true",
+                                       help="run `check` first; exit with its verdict (the drills' final proof)")
     cmd("status", cmd_status)
     cmd("check", cmd_check).add_argument("--json", action="store_true")
     cmd("backup", sb_ops.backup).add_argument("--label", default="scheduled")

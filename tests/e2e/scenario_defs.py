@@ -94,7 +94,8 @@ def dd_safe(sb, r):
     maintenance_on(sb, "database-disaster")
     check(sb.one("SELECT count(*) FROM users") < 95, "database-disaster: nothing was restored")
     prompts = [e["data"]["prompt"] for e in r.of("approval.requested", "no-good-backup")]
-    check(prompts and "missing tables: images" in prompts[0], f"database-disaster: the escalation says why ({prompts})")
+    check(prompts and "_broken.sql" in prompts[0] and "expected at least 95" in prompts[0],
+          f"database-disaster: the escalation names the backup and why it was refused ({prompts})")
 
 
 # ---- worker-crash and dead-job-triage ---------------------------------------------------------
@@ -169,8 +170,14 @@ def cf_healthy(sb, r, _):
 
 
 def cf_unrepairable(sb):
-    sb.sql("CREATE TRIGGER keep_broken AFTER UPDATE ON user_credits BEGIN "
-           "UPDATE user_credits SET balance = -1 WHERE user_id = 7 AND balance <> -1; END")
+    """Something keeps corrupting user 7's balance after every correction."""
+    if sb.backend == "postgres":
+        sb.sql("CREATE FUNCTION keep_broken() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+               "UPDATE user_credits SET balance = -1 WHERE user_id = 7 AND balance <> -1; RETURN NULL; END $$")
+        sb.sql("CREATE TRIGGER keep_broken AFTER UPDATE ON user_credits FOR EACH STATEMENT EXECUTE FUNCTION keep_broken()")
+    else:
+        sb.sql("CREATE TRIGGER keep_broken AFTER UPDATE ON user_credits BEGIN "
+               "UPDATE user_credits SET balance = -1 WHERE user_id = 7 AND balance <> -1; END")
     return {}
 
 
