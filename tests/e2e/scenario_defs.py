@@ -72,6 +72,7 @@ class Scenario:
     neg_fault_env: Optional[dict] = None
     neg_end: str = ""
     safe: Optional[Callable] = None                # (sb, run) -> asserts production was left safe
+    uses_database: bool = True                     # False: no step touches the database (SQLite only)
 
 
 # ---- database-disaster ------------------------------------------------------------------------
@@ -319,6 +320,7 @@ def ks_safe(sb, r):
 
 
 def po_healthy(sb, r, _):
+    check(r.of("step.succeeded", "pause-queue"), "provider-outage: the queue was paused while the provider was down")
     eq(sb.one("SELECT count(*) FROM jobs WHERE payload LIKE 'generate during outage%' AND status = 'done'"), 3,
        "provider-outage: the jobs that died on the outage ran under their own ids")
     check(len([n for n in notifications(sb) if n["channel"] == "status-page"]) == 2, "provider-outage: users told twice")
@@ -346,7 +348,8 @@ SCENARIOS = [
     Scenario("credit-failure", "credit-failure", "credit-failure", "user 7: balance -40", healthy=cf_healthy,
              unrepairable=cf_unrepairable, neg_end="escalate-corrected", safe=cf_safe),
     Scenario("deployment-rollback", "deployment-rollback", "bad-deploy", "TypeError", healthy=dr_healthy,
-             unrepairable=dr_unrepairable, neg_end="escalate", safe=lambda sb, r: maintenance_on(sb, "deployment")),
+             unrepairable=dr_unrepairable, neg_end="escalate", safe=lambda sb, r: maintenance_on(sb, "deployment"),
+             uses_database=False),
     Scenario("security-breach", "security-breach", "security-breach", "still valid: api_key", healthy=sec_healthy,
              unrepairable=flag_then("lockdown.broken"), neg_end="escalate", safe=sec_safe),
     Scenario("region-failover", "region-failover", "region-down", "fail over", healthy=rf_healthy,
@@ -355,7 +358,7 @@ SCENARIOS = [
              unrepairable=flag_then("redis.broken"), neg_end="escalate",
              safe=lambda sb, r: maintenance_on(sb, "redis-recovery")),
     Scenario("api-node-recovery", "api-node-recovery", "api-node-down", "health of node2", healthy=node_healthy,
-             unrepairable=flag_then("node2.broken"), neg_end="escalate-node", safe=node_safe),
+             unrepairable=flag_then("node2.broken"), neg_end="escalate-node", safe=node_safe, uses_database=False),
     Scenario("migration-failure", "migration-failure", "migration-failure", "half applied", healthy=mig_healthy,
              unrepairable=mig_unrepairable, neg_end="escalate", safe=mig_safe),
     Scenario("restore-verify", "restore-verify", "data-loss", "balance 0 but transactions", before=rv_before,
@@ -367,7 +370,7 @@ SCENARIOS = [
     Scenario("kill-switch", "kill-switch", "runaway-costs", "most from user 42", healthy=ks_healthy,
              unrepairable=ks_unrepairable, neg_end="escalate", safe=ks_safe),
     Scenario("provider-outage", "provider-outage", "provider-outage", "provider is down",
-             inputs={"provider_wait": "60s"}, fault_env={"OUTAGE_SECONDS": "2"}, healthy=po_healthy,
+             inputs={"provider_wait": "60s"}, fault_env={"OUTAGE_SECONDS": "6"}, healthy=po_healthy,
              unrepairable=lambda sb: {"provider_wait": "2s"}, neg_fault_env={"OUTAGE_SECONDS": "forever"},
              neg_end="escalate-provider", safe=po_safe),
 ]

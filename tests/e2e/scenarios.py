@@ -90,6 +90,8 @@ with Workdir() as wd:
                 continue
             if args.negative and not sc.unrepairable:
                 continue
+            if args.backend != "sqlite" and not sc.uses_database:
+                continue  # nothing in it depends on the database: SQLite proves it
             try:
                 results.append((negative if args.negative else positive)(sb, wd, sc))
             except Exception as e:  # noqa: BLE001
