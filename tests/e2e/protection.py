@@ -122,9 +122,11 @@ def main():
     with Workdir() as wd:
         sb = Sandbox(os.path.join(wd.path, "sb"), args.backend, start=False)
         try:
+            seen = set()
             for sc in defs.SCENARIOS:
-                if ONLY and sc.book not in ONLY:
+                if (ONLY and sc.book not in ONLY) or sc.book in seen:
                     continue
+                seen.add(sc.book)
                 steps = asks(sc.book)
                 approvals = [s for s, kind in steps if kind == "approval"]
                 for i, step in enumerate(approvals):

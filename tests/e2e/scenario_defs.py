@@ -86,6 +86,19 @@ def dd_healthy(sb, r, _):
     check(bool(watch), "database-disaster: the watch gate ran")
 
 
+def dd_bad_latest(sb):
+    """The nightly backup ran after the damage: the newest scheduled backup is bad."""
+    return sb.json("backup", "--label", "scheduled")["file"]
+
+
+def dd_bad_latest_healthy(sb, r, bad):
+    dd_healthy(sb, r, None)
+    out = [e["data"]["outputs"] for e in r.of("step.succeeded", "choose-restore-point")]
+    check(out and out[0]["passed_over"] == 1 and out[0]["file"] != bad,
+          f"database-disaster: the bad newest backup was passed over for the last good one ({out})")
+    check(out and bad in str(out[0]["rejected"]), "database-disaster: the passed-over backup is named")
+
+
 def dd_unrepairable(sb):
     b = sb.json("backup", "--label", "broken")  # taken after the damage: it fails verification
     return {"restore_point": b["file"]}
@@ -343,6 +356,8 @@ SCENARIOS = [
     Scenario("database-disaster", "database-disaster", "database-disaster", "missing tables: images",
              inputs={"watch": "2s"}, healthy=dd_healthy, unrepairable=dd_unrepairable, neg_end="escalate",
              safe=dd_safe),
+    Scenario("database-disaster-bad-latest", "database-disaster", "database-disaster", "missing tables: images",
+             inputs={"watch": "1s"}, before=dd_bad_latest, healthy=dd_bad_latest_healthy),
     Scenario("worker-crash", "worker-crash", "worker-crash", "no heartbeat from the worker", healthy=wc_healthy,
              unrepairable=flag_then("worker.broken"), neg_end="escalate-worker", safe=wc_safe),
     Scenario("credit-failure", "credit-failure", "credit-failure", "user 7: balance -40", healthy=cf_healthy,
