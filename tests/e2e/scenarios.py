@@ -13,7 +13,6 @@ One sandbox serves the whole file (`up` again between scenarios).
   scenarios.py [--backend sqlite|postgres] [--negative] [--only NAME[,NAME]]
 """
 import argparse
-import json
 import os
 import sys
 import time
