@@ -10,9 +10,10 @@
 Run `sandbox.py up`, then any runbook with `--inputs STATE/inputs.yaml`; `sandbox.py check`
 exits 0 only when every invariant of a healthy production holds. Commands (`-h` on each):
 
-  up [--port N] [--port2 N] [--database URL] | down | status | check [--json]
+  up [--port N] [--port2 N] [--redis-port N] [--database URL] | down [--check] | status | check [--json]
   backup [--label L] | backups [--label L] | latest-backup | restore FILE [--target T] [--sha256 H]
   find-good-backup [--min-users N] [--before EPOCH] [--only FILE] | smoke-test [--target T] [--signin]
+  signin-check [--target live|scratch]
   maintenance on|off | lockdown on|off | queue pause|resume | banner set TEXT|clear
   worker start|stop|restart | scale-worker | deploy VERSION | rollback
   secrets rotate | rotate-key | invalidate-sessions | promote [--region R] | reroute [--to R]
@@ -20,7 +21,7 @@ exits 0 only when every invariant of a healthy production holds. Commands (`-h` 
   redis start|stop|status | cache audit|warm | sessions audit|restore
   node status|drain|enable|stop|start|restart [NAME] | probe [--n N] | watch --for DURATION
   migrate status|up|down|validate | provider status|outage|end|wait | clients top|block|unblock
-  runaway start|stop | submit | dead-jobs [--kind K] | sql STATEMENT [--replica|--scratch]
+  runaway start|stop | submit | dead-jobs [--kind K] | sql STATEMENT|- [--replica|--scratch]
 """
 import argparse
 import json
@@ -162,9 +163,16 @@ def db_for(sb, a):
 
 
 def cmd_sql(sb, a):
+    """One statement, or with `-` the statements on stdin (one per `;` at a line's end), in
+    one transaction."""
     db = db_for(sb, a)
     try:
-        out([list(r) for r in db.q(a.statement)])
+        if a.statement != "-":
+            return out([list(r) for r in db.q(a.statement)])
+        text = sys.stdin.read()
+        stmts = [x.strip() for x in text.replace("\r", "").split(";\n") if x.strip().rstrip(";")]
+        db.tx([(x.rstrip(";"), ()) for x in stmts])
+        out({"statements": len(stmts)})
     finally:
         db.close()
 
@@ -294,7 +302,7 @@ def parser():
     su.add_argument("--user", type=int, default=1)
     cmd("dead-jobs", cmd_dead_jobs).add_argument("--kind")
     q = cmd("sql", cmd_sql)
-    q.add_argument("statement")
+    q.add_argument("statement", help="SQL, or - to read statements from stdin (one transaction)")
     q.add_argument("--replica", action="store_true")
     q.add_argument("--scratch", action="store_true")
     # the services themselves (started by `up`)

@@ -6,8 +6,7 @@ R=$(input redis_url)
 redis-cli -u "$R/0" SET cache:balance:7 999999 >/dev/null
 redis-cli -u "$R/0" SET cache:balance:8 -5 >/dev/null
 redis-cli -u "$R/0" SET cache:feature-flags '{"checkout": true' >/dev/null
-for u in 1 2 3 4 5; do
-  token=$(sb sql "SELECT session_token FROM users WHERE id = $u" | tr -d '[]" ')
+for token in $(sb sql "SELECT session_token FROM users WHERE id <= 5" | tr -d '[]"' | tr ',' ' '); do
   redis-cli -u "$R/1" DEL "session:$token" >/dev/null
 done
 kill -9 "$(cat "$STATE/redis.pid")"
