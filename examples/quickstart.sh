@@ -13,14 +13,17 @@ STORE=.runbook/runbook.db
 SB=examples/sandbox/sandbox.py
 APP=$($SB --state "$STATE" up | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["app_url"])')
 trap '$SB --state "$STATE" down >/dev/null 2>&1 || true' EXIT
-echo "sandbox up at $APP (state in $STATE)"
+echo "sandbox up at $APP (state in $STATE; its addresses in $STATE/inputs.yaml)"
 examples/sandbox/faults/database-disaster.sh "$STATE"
+$SB --state "$STATE" check || true
 
+# A drill: approvals answered yes, and the 30-minute error watch after the restore cut to 10s.
 set +e
 build/runbook --store "$STORE" run runbooks/database-disaster.yaml --drill --yes \
-  --input app_url="$APP" --input sandbox="$STATE" --input database_url="sqlite:$STATE/app.db"
+  --inputs "$STATE/inputs.yaml" --input watch=10s
 code=$?
 set -e
+$SB --state "$STATE" check || code=1
 RUN=$(build/runbook --store "$STORE" --json runs --limit 1 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 mkdir -p .runbook/reports
 if build/runbook --store "$STORE" export "$RUN" --format markdown -o ".runbook/reports/$RUN.md" 2>/dev/null; then

@@ -3,7 +3,8 @@
 # scenarios, the crash test and the drill scenarios, which exercise the same code as the
 # faster tests around them many times over.
 foreach(t e2e_test_runbooks_sqlite e2e_test_runbooks_postgres e2e_test_runbooks_unrepaired e2e_test_html_report
-          exec_test_crash exec_test_drills)
+          e2e_test_protection_sqlite e2e_test_protection_postgres e2e_test_drills_seeds
+          e2e_test_runbooks_unrepaired_postgres exec_test_crash exec_test_drills)
   if(TEST ${t})
     set_tests_properties(${t} PROPERTIES LABELS heavy)
   endif()

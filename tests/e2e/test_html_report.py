@@ -63,7 +63,7 @@ with Workdir() as wd:
     try:
         sb.fault("database-disaster")
         r = run_runbook(wd, os.path.join(rbtest.ROOT, "runbooks", "database-disaster.yaml"), "--drill", "--yes",
-                        *sb.inputs())
+                        *sb.inputs(watch="2s"))
         eq(r.code, 0, f"database-disaster drill: exit code\n{r.proc.err[-2000:]}")
     finally:
         sb.down()

@@ -1,4 +1,4 @@
 #!/usr/bin/python3
-"""The six runbooks recover their faults on a SQLite sandbox (see scenarios.py)."""
+"""The fourteen runbooks recover their faults on a SQLite sandbox (see scenarios.py)."""
 import os, subprocess, sys
 sys.exit(subprocess.call([sys.executable, os.path.join(os.path.dirname(__file__), "scenarios.py"), "--backend", "sqlite"]))

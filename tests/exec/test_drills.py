@@ -71,7 +71,9 @@ with Workdir() as wd:
     k8s = rbtest.run(["drill", "install", "--k8s", "--drills", os.path.join(ROOT, "examples", "drills.yaml")], cwd=ROOT)
     eq(k8s.returncode, 0, "install --k8s")
     docs = [d for d in yaml.safe_load_all(k8s.out) if d]
-    eq(len(docs), 6, "one CronJob per drill")
+    with open(os.path.join(ROOT, "examples", "drills.yaml")) as f:
+        shipped = len(yaml.safe_load(f)["drills"])
+    eq(len(docs), shipped, "one CronJob per drill")
     for d in docs:
         eq((d["apiVersion"], d["kind"]), ("batch/v1", "CronJob"), f"{d['metadata']['name']}: kind")
         spec = d["spec"]
@@ -82,7 +84,7 @@ with Workdir() as wd:
         eq(spec["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"], "Never", "CronJob: restartPolicy")
     cron = rbtest.run(["drill", "install", "--cron", "--drills", os.path.join(ROOT, "examples", "drills.yaml")], cwd=ROOT)
     lines = [l for l in cron.out.splitlines() if l and not l.startswith("#") and not l.startswith("CRON_TZ=")]
-    eq(len(lines), 6, "a crontab line per drill")
+    eq(len(lines), shipped, "a crontab line per drill")
     check(all(" drill run " in l for l in lines), "crontab lines call runbook drill run NAME")
 
     # ---- drills.yaml errors ----------------------------------------------------------------
@@ -101,11 +103,16 @@ with Workdir() as wd:
     import socket
     def free():
         s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-    port, port2 = free(), free()
-    up = f"{SB} --state {state} up --port {port} --port2 {port2}"
-    common = (f"    inputs:\n      app_url: \"http://127.0.0.1:{port}\"\n      sandbox: {state}\n      sandbox_cli: {SB}\n"
-              f"      database_url: \"sqlite:{state}/app.db\"\n    teardown:\n      - shell: {SB} --state {state} down\n"
-              f"      - shell: touch {wd.path}/teardown-ran-$RUNBOOK_RUN_ID\n")
+    port, port2, port3 = free(), free(), free()
+    up = f"{SB} --state {state} up --port {port} --port2 {port2} --redis-port {port3}"
+
+    watch = "      watch: 2s\n"  # the database runbook's error watch, 30 minutes by default
+
+    def common(extra=""):
+        return (f"    inputs:\n      app_url: \"http://127.0.0.1:{port}\"\n      sandbox: {state}\n      sandbox_cli: {SB}\n"
+                f"      database_url: \"sqlite:{state}/app.db\"\n      redis_url: \"redis://127.0.0.1:{port3}\"\n{extra}"
+                f"    teardown:\n      - shell: {SB} --state {state} down\n"
+                f"      - shell: touch {wd.path}/teardown-ran-$RUNBOOK_RUN_ID\n")
     wd.file("drills.yaml", f"""
 drills:
   - name: db-restore
@@ -114,7 +121,7 @@ drills:
     setup:
       - shell: {up}
       - shell: {FAULTS}/database-disaster.sh {state}
-{common}
+{common(watch)}
   - name: worker-broken
     runbook: {ROOT}/runbooks/worker-crash.yaml
     schedule: "0 10 10 * *"
@@ -122,7 +129,7 @@ drills:
       - shell: {up}
       - shell: {FAULTS}/worker-crash.sh {state}
       - shell: touch {state}/worker.broken
-{common}
+{common()}
   - name: interrupted
     runbook: interrupt.yaml
     schedule: "0 10 17 * *"
