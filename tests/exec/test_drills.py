@@ -164,7 +164,7 @@ drills:
     eq([r["passed"] for r in by["db-restore"]], [True], "scorecard: db-restore passed")
     eq([(r["passed"], r["status"]) for r in by["worker-broken"]], [(False, "failed")], "scorecard: worker-broken failed")
     check(any("worker heartbeat is fresh" in g for g in by["worker-broken"][0]["gate_failures"]), "scorecard: the failed gate")
-    eq([(r["passed"], r["status"]) for r in by["interrupted"]], [(False, "aborted")], "scorecard: interrupted drill")
+    eq([(r["passed"], r["status"]) for r in by["interrupted"]], [(False, "interrupted")], "scorecard: interrupted drill")
     due = rbtest.run(["--store", wd.store, "drill", "due", "--drills", "drills.yaml", "--at", "2099-01-01T00:00:00Z"], cwd=wd.path)
     eq(len(due.out.strip().splitlines()), 3, "drill due far ahead: all three are due")
 
