@@ -33,4 +33,9 @@ std::string shell_quote(std::string_view s);
 /// Truncates to at most `max` bytes on a UTF-8 boundary, appending "…" when cut.
 std::string ellipsize(std::string_view s, size_t max);
 
+/// Whether `s` is one character of the class `first` followed by any number of the class
+/// `rest`; a class is written as in a regex bracket without brackets ("a-z0-9-": ranges,
+/// a '-' at the end is literal). Linear time, no regex engine: for identifiers of any size.
+bool is_token(std::string_view s, std::string_view first, std::string_view rest);
+
 }  // namespace rb

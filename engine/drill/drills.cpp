@@ -1,7 +1,6 @@
 #include "drill/drills.h"
 
 #include <fmt/format.h>
-#include <regex>
 #include <sys/stat.h>
 
 #include "base/text.h"
@@ -89,7 +88,6 @@ std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::R
   if (!yaml::want_seq(*list, "'drills'", d)) return std::nullopt;
   std::vector<Drill> out;
   std::map<std::string, int> seen;
-  static const std::regex name_re("[a-z0-9][a-z0-9-]*");
   for (auto& item : list->items) {
     if (!yaml::want_map(item, "a drill", d)) continue;
     yaml::check_keys(item, kKeys, "in a drill", d);
@@ -98,7 +96,7 @@ std::optional<std::vector<Drill>> load_drills(const std::string& path, plugin::R
     if (auto* n = item.get("name")) {
       if (auto s = yaml::want_string(*n, "'name'", d)) {
         dr.name = *s;
-        if (!std::regex_match(*s, name_re)) d.error(yaml::text_pos(*n), fmt::format("drill name '{}' must match [a-z0-9][a-z0-9-]*", *s));
+        if (!is_token(*s, "a-z0-9", "a-z0-9-")) d.error(yaml::text_pos(*n), fmt::format("drill name '{}' must match [a-z0-9][a-z0-9-]*", *s));
         if (seen.count(*s)) d.error(yaml::text_pos(*n), fmt::format("drill '{}' is defined twice (first at line {})", *s, seen[*s]));
         seen[*s] = n->pos.line;
       }
