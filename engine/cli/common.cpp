@@ -44,7 +44,16 @@ std::optional<model::Runbook> load_or_report(const std::string& path, plugin::Re
 std::unique_ptr<journal::Store> open_store_or_report(const Global& g) {
   Status st = Status::OK();
   auto s = journal::open_store(g.store, &st);
-  if (!s) error(mask_url_passwords(st.message()));
+  if (!s) {
+    error(mask_url_passwords(st.message()));
+    return nullptr;
+  }
+  // A damaged store is an engine error that names the damage (exit 4), never an empty
+  // answer such as "no runs".
+  if (Status ok = s->check_integrity(); !ok.ok()) {
+    error(mask_url_passwords(ok.message()));
+    return nullptr;
+  }
   return s;
 }
 

@@ -133,6 +133,15 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kInvalid;
   }
 
+  // A store URL naming no known store is a usage error for every command that opens one
+  // (exit 2), found before anything runs and before any file or folder is created.
+  if (!*validate && !*plan && !(*drill && (*d_list || *d_inst))) {
+    if (auto why = rb::journal::store_url_problem(rb::journal::effective_store_url(g.store))) {
+      fmt::print(stderr, "runbook: {}{}\n", g.store.empty() ? "RUNBOOK_STORE: " : "--store: ", *why);
+      return kInvalid;
+    }
+  }
+
   try {
     if (*validate) return cmd_validate(g, files);
     if (*plan) return cmd_plan(g, plan_file, plan_format);
