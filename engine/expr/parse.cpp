@@ -1,5 +1,8 @@
 // Lexer and recursive-descent parser of the expression language (see expr.h).
 #include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <fmt/format.h>
 
 #include "expr/expr.h"
@@ -141,7 +144,11 @@ class Parser {
     tok_.kind = Tok::Number;
     tok_.text = s_.substr(st, i_ - st);
     if (is_float) {
-      tok_.number = std::stod(tok_.text);
+      // strtod, not stod: `1e999` is an error of the expression, not an exception.
+      errno = 0;
+      double d = std::strtod(tok_.text.c_str(), nullptr);
+      if (errno == ERANGE || !std::isfinite(d)) fail(st, "number literal out of range");
+      tok_.number = d;
     } else {
       if (tok_.text.size() > 18) fail(st, "integer literal too large");
       tok_.number = std::stoll(tok_.text);

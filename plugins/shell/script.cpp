@@ -69,7 +69,12 @@ class CodeScan {
         if (auto k = ssh_command(j)) return rest(*k, "ssh HOST …");
       } else if (name == "watch") {
         return rest(first_operand(j, {"-n", "--interval"}), "watch");
-      } else if (name == "su" || name == "runuser") {
+      } else if (name == "trap" && j == c) {
+        // `trap ACTION SIGNAL…`: the action is run as code when the signal comes.
+        size_t k = first_operand(j, {});
+        if (k < w_.size() && !(w_[k].literal && *w_[k].literal == "-")) flag(k, "trap");
+        return std::move(out_);
+      } else if (name == "su" || name == "runuser" || name == "script" || name == "flock") {
         option_arg(j, {"-c", "--command"}, name + " -c");
       } else if (name.starts_with("python") || name == "pypy3") {
         option_arg(j, {"-c"}, name + " -c");

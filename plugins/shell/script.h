@@ -10,9 +10,9 @@
 // and every other place is refused (validation error), because there the value would be
 // parsed as code again, or mangled: single quotes, a comment, a here-document, $( ),
 // backquotes, $(( )), ${ }, right after a backslash or '$', and the code argument of a
-// program that re-parses it (sh/bash -c, eval, ssh HOST …, su -c, python -c, psql -c,
-// awk/sed programs, watch …, wherever it appears among the words: sudo sh -c, xargs sh -c,
-// kubectl exec … -- sh -c). Positional arguments after such a script
+// program that re-parses it (sh/bash -c, eval, trap, ssh HOST …, su -c, script -c, flock -c,
+// python -c, psql -c, awk/sed programs, watch …, wherever it appears among the words:
+// sudo sh -c, xargs sh -c, kubectl exec … -- sh -c). Positional arguments after such a script
 // (`sh -c '… "$1"' sh "${{ x }}"`) stay data and are allowed.
 //
 // The lexer is linear in the text, nests at most kMaxNesting levels (deeper text is

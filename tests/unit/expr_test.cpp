@@ -135,6 +135,7 @@ TEST_CASE("ExprTest.BoundedDepthAndSize") {
   std::string sum = "1";
   for (int i = 0; i < 150; ++i) sum += " + 1";
   CHECK(eval_error(sum) == "parse: expression nested too deeply (over 100 levels)");
+  CHECK(eval_error("1e999 > 0") == "parse: number literal out of range");  // found by fuzz_expr
   CHECK(eval_error("'" + std::string(70000, 'a') + "'").starts_with("parse: expression is too long (70002 bytes"));
   // A chain of && / || is one flat node: long conditions stay valid and short-circuit.
   std::string chain = "inputs.n == 5";

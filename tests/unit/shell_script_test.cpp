@@ -94,6 +94,8 @@ TEST_CASE("ShellScriptTest.ProgramsThatReparseTheirArgument") {
   CHECK(place("awk \"{print ${{ inputs.x }}}\" f") == Place::Code);
   CHECK(place("sed -i \"s/a/${{ inputs.x }}/\" f") == Place::Code);
   CHECK(place("watch -n 1 ls ${{ inputs.x }}") == Place::Code);
+  CHECK(place("trap \"rm -f ${{ inputs.x }}\" EXIT") == Place::Code);
+  CHECK(place("flock /tmp/l -c \"echo ${{ inputs.x }}\"") == Place::Code);
   // Only the same simple command: after `;` the next command is read on its own.
   CHECK(place("sh -c 'true'; echo ${{ inputs.x }}") == Place::Word);
 }
