@@ -311,7 +311,7 @@ struct Transfer : plugin::Running, std::enable_shared_from_this<Transfer> {
       o.result["body_truncated"] = true;
       o.result["body_bytes"] = body_bytes;
     }
-    auto j = Value::parse(body, nullptr, false);
+    auto j = parse_json_bounded(body);
     if (!j.is_discarded()) o.result["json"] = std::move(j);
     o.result["duration_ms"] = ms;
     o.result["url"] = req.url;

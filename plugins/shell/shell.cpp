@@ -206,7 +206,7 @@ class ShellPlugin : public plugin::Plugin {
         // stdout that is one JSON document is also given parsed, as result.json.
         std::string_view body = trim(ex.out);
         if (!body.empty() && (body.front() == '{' || body.front() == '[') && !ex.out_truncated) {
-          auto j = Value::parse(body, nullptr, false);
+          auto j = parse_json_bounded(body);
           if (!j.is_discarded()) o.result["json"] = std::move(j);
         }
       }

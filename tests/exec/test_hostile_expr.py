@@ -4,7 +4,7 @@ time, no recursion), so 1 MB of output against `^a*$`, `^[^#]*$`, `(.|\\n)*timeo
 `(a+)+$` on a×30! each end in well under a second without a crash; a 100,000-term `&&`
 chain, a 1 MB expression and 60,000 nested parentheses get an answer from `validate`
 (exit 0 or 2), never a signal; a pattern RE2 cannot compile is a validation error at
-its FILE:LINE:COL."""
+its FILE:LINE:COL; output holding JSON nested 300,000 levels deep does not crash the engine."""
 import os
 import sys
 
@@ -52,6 +52,25 @@ steps:
             ms = round((ok[0]["t"] - began[0]["t"]) * 1000)
             check(ms < 1000, f"{step}: ends in < 1 s (took {ms} ms)")
             print(f"{step}: {ms} ms from step.started to step.succeeded")
+
+    # Output that is JSON nested 300,000 levels deep is kept as text (result.json is not
+    # parsed: every walk over a value recurses per level); 200 levels are parsed.
+    wd.file("deep-json.yaml", """
+runbook: deep-json
+title: Deep JSON output
+steps:
+  deep:
+    shell: python3 -c "print('['*300000 + ']'*300000)"
+    expect: result.json == null && len(result.stdout) == 600001
+    next: shallow
+  shallow:
+    shell: python3 -c "print('['*200 + '7' + ']'*200)"
+    expect: result.json != null
+    next: done
+  done: { end: recovered }
+""")
+    r = run_runbook(wd, "deep-json.yaml", timeout=120)
+    eq(r.code, 0, f"deeply nested JSON output: no crash, kept as text ({r.proc.err[-500:]})")
 
     # A pattern from an input that RE2 refuses: a step error, not a crash.
     wd.file("bad-input-regex.yaml", """
