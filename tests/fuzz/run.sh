@@ -35,4 +35,5 @@ build-fuzz/tests/fuzz_expr "$CORPUS_E" -max_total_time="$((SECS - HALF))" -timeo
   tee build-fuzz/fuzz-expr.log | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak|==|SUMMARY|Done)" || true
 grep -q "^stat::number_of_executed_units" build-fuzz/fuzz-expr.log
 
+! grep -h "runtime error" build-fuzz/fuzz.log build-fuzz/fuzz-expr.log
 ! ls tests/fuzz/crashes/crash-* tests/fuzz/crashes/leak-* tests/fuzz/crashes/timeout-* tests/fuzz/crashes/oom-* 2>/dev/null | grep -q .
