@@ -60,6 +60,75 @@ class CodeScan {
     return std::move(out_);
   }
 
+  // The program reading code from standard input (see stdin_reader in reparse.h).
+  std::optional<std::string> stdin_code(size_t c) const {
+    static const std::set<std::string> wrappers = {"sudo",  "doas",   "env",     "exec",  "command", "nohup",
+                                                   "timeout", "nice", "ionice",  "stdbuf", "setsid", "time",
+                                                   "chrt",  "taskset", "xargs", "runuser", "builtin"};
+    bool after_option = false;
+    for (size_t j = c; j < w_.size(); ++j) {
+      if (!lit(j)) return std::nullopt;
+      const std::string& word = *lit(j);
+      std::string name = base_name(word);
+      if (auto reader = reader_at(j, name)) return reader;
+      // Only a command name is looked at: the first word, or one after wrappers, their
+      // options (and an option's argument), assignments and numbers.
+      bool option = word.size() > 1 && word[0] == '-';
+      bool skip = (j == c || wrappers.count(base_name(*lit(j - 1))) || after_option || option) &&
+                  (wrappers.count(name) || option || word.find('=') != std::string::npos ||
+                   word.find_first_not_of("0123456789.smhd") == std::string::npos || after_option);
+      if (!skip) return std::nullopt;
+      after_option = option && word.find('=') == std::string::npos;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> reader_at(size_t j, const std::string& name) const {
+    if (is_shell(name)) {
+      bool has_c = false, has_s = false;
+      size_t k = j + 1;
+      for (; k < w_.size() && lit(k) && lit(k)->size() > 1 && ((*lit(k))[0] == '-' || (*lit(k))[0] == '+'); ++k) {
+        const std::string& o = *lit(k);
+        if (o == "--") {
+          ++k;
+          break;
+        }
+        if (o == "-o" || o == "+o") {
+          ++k;
+        } else if (o[1] != '-') {
+          has_c = has_c || o.find('c') != std::string::npos;
+          has_s = has_s || o.find('s') != std::string::npos;
+        }
+      }
+      if (has_c) return std::nullopt;
+      if (has_s || k >= w_.size() || is(k, {"-"})) return name;
+      return std::nullopt;
+    }
+    bool interpreter = name.starts_with("python") || name == "perl" || name == "ruby" || name == "node" ||
+                       name == "nodejs" || name == "php";
+    if (interpreter) {
+      size_t k = j + 1;
+      for (; k < w_.size() && lit(k) && lit(k)->size() > 1 && (*lit(k))[0] == '-'; ++k)
+        if (is(k, {"-c", "-e", "-E", "-r", "--eval", "-p", "--print", "-m"})) return std::nullopt;
+      if (k >= w_.size() || is(k, {"-"})) return name;
+      return std::nullopt;
+    }
+    if (name == "psql" || name == "mysql" || name == "mariadb" || name == "sqlite3") {
+      size_t operands = 0;
+      for (size_t k = j + 1; k < w_.size(); ++k) {
+        if (is(k, {"-c", "--command", "-f", "--file", "-e", "--execute", "-cmd"})) return std::nullopt;
+        if (lit(k) && (lit(k)->starts_with("--command=") || lit(k)->starts_with("--file=") ||
+                       lit(k)->starts_with("--execute=")))
+          return std::nullopt;
+        if (!lit(k) || (*lit(k))[0] != '-') ++operands;
+      }
+      if (name == "sqlite3" && operands > 1) return std::nullopt;
+      return name;
+    }
+    if (name == "ssh" && !ssh_command(j)) return std::string("ssh HOST");
+    return std::nullopt;
+  }
+
  private:
   static bool is_shell(const std::string& n) {
     static const std::set<std::string> shells = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "fish"};
@@ -147,7 +216,7 @@ class CodeScan {
     }
   }
 
-  bool starts_with_option(size_t k, std::string_view opt) const { return raw_[k].starts_with(opt); }
+  bool starts_with_option(size_t k, std::string_view opt) const { return k < raw_.size() && raw_[k].starts_with(opt); }
 
   // awk/sed: the program is the argument of one of `code_opts`, else the first operand
   // (unless a program file is given with `file_opt`).
@@ -186,6 +255,10 @@ class CodeScan {
 
 std::vector<Flag> code_words(const std::vector<Word>& words, const std::vector<std::string>& raw, size_t command) {
   return CodeScan(words, raw).run(command);
+}
+
+std::optional<std::string> stdin_reader(const std::vector<Word>& words, size_t command) {
+  return CodeScan(words, {}).stdin_code(command);
 }
 
 }  // namespace rb::plugins::shell

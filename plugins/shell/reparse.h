@@ -29,4 +29,10 @@ struct Flag {
 /// code. `raw[k]`: the start of word k's raw text (for `--command=…` with a `${{ }}`).
 std::vector<Flag> code_words(const std::vector<Word>& words, const std::vector<std::string>& raw, size_t command);
 
+/// The program of this simple command that reads code from its standard input, if any
+/// ("sh", "psql", "ssh HOST" …): a shell with no script (or -s), an interpreter with no
+/// program, psql/mysql/sqlite3 with no query, ssh with no remote command — as the command
+/// name, or after wrappers (sudo -u x, env A=1, timeout 5, xargs …).
+std::optional<std::string> stdin_reader(const std::vector<Word>& words, size_t command);
+
 }  // namespace rb::plugins::shell

@@ -40,6 +40,8 @@ class Lexer {
   Lexer(std::string_view s, std::vector<Interp>& in) : s_(s), in_(in) {}
 
   void run() { program(false, std::nullopt, 0); }
+  /// After run(): the program of a top-level command that reads the step's stdin as code.
+  const std::optional<std::string>& stdin_reader() const { return stdin_reader_; }
 
  private:
   struct Heredoc {
@@ -74,6 +76,11 @@ class Lexer {
   // A list of commands up to the end (top level) or the `)` closing a `$(`.
   void program(bool until_paren, std::optional<Place> forced, int depth) {
     std::vector<Word> words;
+    std::vector<Command> pipeline;
+    auto finish = [&](bool piped) {
+      if (auto cmd = command(words, forced)) pipeline.push_back(std::move(*cmd));
+      if (!piped) end_pipeline(pipeline, forced);
+    };
     std::vector<Heredoc> pending;
     int parens = 0, cases = 0;
     while (i_ < s_.size()) {
@@ -88,7 +95,7 @@ class Lexer {
         continue;
       } else if (c == '\n') {
         ++i_;
-        finish(words, forced);
+        finish(false);
         heredocs(pending, forced);
         continue;
       } else if (c == '#') {
@@ -99,19 +106,20 @@ class Lexer {
         continue;
       } else if (c == ')') {
         ++i_;
-        finish(words, forced);
+        finish(false);
         if (parens > 0) --parens;
         else if (cases == 0 && until_paren) return;
         continue;
       } else if (c == '(') {
         ++i_;
         ++parens;
-        finish(words, forced);
+        finish(false);
         continue;
       } else if (c == ';' || c == '&' || c == '|') {
         ++i_;
+        bool pipe = c == '|' && at(i_) != '|';
         if (at(i_) == c || (c == ';' && at(i_) == '&') || (c == '|' && at(i_) == '&')) ++i_;
-        finish(words, forced);
+        finish(pipe);
         continue;
       } else if (c == '<' || c == '>') {
         if (redirection(pending, forced, depth)) {
@@ -126,7 +134,7 @@ class Lexer {
       if (command_position && w.literal && *w.literal == "esac" && cases > 0) --cases;
       words.push_back(std::move(w));
     }
-    finish(words, forced);
+    finish(false);
   }
 
   static bool reserved(const Word& w) {
@@ -345,12 +353,20 @@ class Lexer {
     }
   }
 
-  // The end of a simple command: flags the interps of words a program re-parses.
-  void finish(std::vector<Word>& words, std::optional<Place> forced) {
+  // A simple command, as a pipeline sees it.
+  struct Command {
+    std::vector<size_t> interps;              ///< read directly as its words
+    std::optional<std::string> stdin_reader;  ///< it reads code from its standard input
+  };
+
+  // The end of a simple command: flags the interps of words a program re-parses, and
+  // says whether it reads code from its input. nullopt for no command.
+  std::optional<Command> command(std::vector<Word>& words, std::optional<Place> forced) {
     if (forced || words.empty()) {
       words.clear();
-      return;
+      return std::nullopt;
     }
+    Command cmd;
     size_t c = 0;
     while (c < words.size() && reserved(words[c])) ++c;
     while (c < words.size() && is_assignment(words[c])) ++c;
@@ -364,9 +380,32 @@ class Lexer {
           in_[k].place = Place::Code;
           in_[k].reparser = f.by;
         }
+      cmd.stdin_reader = shell::stdin_reader(words, c);
     }
+    for (auto& w : words) cmd.interps.insert(cmd.interps.end(), w.interps.begin(), w.interps.end());
     words.clear();
+    return cmd;
   }
+
+  // The end of a pipeline: values in commands whose output flows into a program that
+  // reads code from its input are code.
+  void end_pipeline(std::vector<Command>& pipeline, std::optional<Place> forced) {
+    for (size_t i = 1; i < pipeline.size(); ++i) {
+      if (!pipeline[i].stdin_reader) continue;
+      for (size_t j = 0; j < i; ++j)
+        for (size_t k : pipeline[j].interps)
+          if (is_safe(in_[k].place)) {
+            in_[k].place = Place::Code;
+            in_[k].reparser = "… | " + *pipeline[i].stdin_reader;
+          }
+    }
+    // The step's stdin reaches whichever command reads it, through `cat |` and the like:
+    // any reader of the script counts.
+    for (auto& cmd : pipeline)
+      if (!forced && cmd.stdin_reader && !stdin_reader_) stdin_reader_ = cmd.stdin_reader;
+    pipeline.clear();
+  }
+
 
   bool is_assignment(const Word& w) const {
     size_t k = w.start;
@@ -379,6 +418,7 @@ class Lexer {
   std::vector<Interp>& in_;
   size_t i_ = 0;
   size_t next_ = 0;  // the first interp not yet placed
+  std::optional<std::string> stdin_reader_;
 };
 
 }  // namespace
@@ -386,8 +426,10 @@ class Lexer {
 Analysis analyze(std::string_view command) {
   Analysis a;
   a.error = find_interps(command, a.interps);
-  if (a.error || a.interps.empty()) return a;
-  Lexer(command, a.interps).run();
+  if (a.error) return a;
+  Lexer lexer(command, a.interps);
+  lexer.run();
+  a.stdin_reader = lexer.stdin_reader();
   return a;
 }
 
@@ -406,6 +448,8 @@ std::vector<Analysis> analyze_argv(const std::vector<std::string>& argv) {
       in.place = Place::Code;
       in.reparser = f.by;
     }
+  auto reader = stdin_reader(words, 0);
+  for (auto& a : out) a.stdin_reader = reader;
   return out;
 }
 
@@ -441,6 +485,15 @@ std::string suggest_name(const std::string& expr) {
 }
 
 }  // namespace
+
+std::string stdin_refusal(const Interp& i, const std::string& reader) {
+  std::string e = ellipsize(i.expr, 60);
+  std::string name = suggest_name(i.expr);
+  return fmt::format(
+      "'${{{{ {} }}}}' in 'stdin', which `{}` reads as code: pass the value through 'env:' (env: {{ {}: "
+      "\"${{{{ {} }}}}\" }}) and read it as \"${}\" in the code it feeds (or from the environment)",
+      e, reader, name, e, name);
+}
 
 std::string refusal(const Interp& i) {
   std::string e = ellipsize(i.expr, 60);

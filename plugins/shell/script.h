@@ -13,7 +13,9 @@
 // program that re-parses it (sh/bash -c, eval, trap, ssh HOST …, su -c, script -c, flock -c,
 // python -c, psql -c, awk/sed programs, watch …, wherever it appears among the words:
 // sudo sh -c, xargs sh -c, kubectl exec … -- sh -c). Positional arguments after such a script
-// (`sh -c '… "$1"' sh "${{ x }}"`) stay data and are allowed.
+// (`sh -c '… "$1"' sh "${{ x }}"`) stay data and are allowed. A value in a command whose
+// output is piped into a program that reads code from its input (`echo "${{ x }}" | sh`,
+// `… | psql db`, `… | ssh host`) is refused the same way (Place::Code).
 //
 // The lexer is linear in the text, nests at most kMaxNesting levels (deeper text is
 // refused as a whole), and never throws.
@@ -55,6 +57,9 @@ struct Analysis {
   std::vector<Interp> interps;
   /// A malformed `${{` (no closing `}}`, empty): its offset and the problem.
   std::optional<std::pair<size_t, std::string>> error;
+  /// A program of the command that reads the step's standard input as code ("sh",
+  /// "psql" …): then a `${{ }}` in the step's `stdin` is refused too.
+  std::optional<std::string> stdin_reader;
 };
 
 constexpr int kMaxNesting = 64;
@@ -72,6 +77,9 @@ bool is_safe(Place p);
 
 /// The validation message for a refused `${{ }}`, with the fix.
 std::string refusal(const Interp& i);
+
+/// The message for a `${{ }}` of the step's `stdin` fed to `reader` (Analysis::stdin_reader).
+std::string stdin_refusal(const Interp& i, const std::string& reader);
 
 /// The command with each `${{ }}` replaced by a reference to the environment variable
 /// names[k] (k-th interp), quoted for its place. REQUIRES: every interp is_safe().

@@ -75,6 +75,30 @@ void validate_command(const yaml::Node& cmd, const plugin::ValidateContext& ctx)
     if (cmd.items[k].is_scalar()) report(cmd.items[k], each[k]);
 }
 
+// The program of `cmd` (a command string or an argv list) that reads the step's stdin as
+// code, if any.
+std::optional<std::string> stdin_reader_of(const yaml::Node& cmd) {
+  if (cmd.is_scalar()) return shell::analyze(cmd.scalar).stdin_reader;
+  if (!cmd.is_seq() || cmd.items.empty()) return std::nullopt;
+  std::vector<std::string> argv;
+  for (auto& item : cmd.items) argv.push_back(item.is_scalar() ? item.scalar : std::string());
+  return shell::analyze_argv(argv)[0].stdin_reader;
+}
+
+// `${{ }}` in `stdin` when the command reads its stdin as code: the first refused
+// interp's position and message (validation reports each; render throws the first).
+std::vector<std::pair<SourcePos, std::string>> stdin_problems(const yaml::Node& cmd, const yaml::Node& in) {
+  std::vector<std::pair<SourcePos, std::string>> out;
+  if (!in.is_scalar() || in.scalar.find("${{") == std::string::npos) return out;
+  auto reader = stdin_reader_of(cmd);
+  if (!reader) return out;
+  // The stdin text is data for the lexer's purpose: only its `${{ }}` are listed.
+  auto a = shell::analyze_argv({in.scalar});
+  for (size_t k = 0; k < a[0].interps.size(); ++k)
+    out.emplace_back(yaml::interp_pos(in, k), shell::stdin_refusal(a[0].interps[k], *reader));
+  return out;
+}
+
 class ShellRun : public plugin::Running {
  public:
   std::shared_ptr<sys::Process> proc;
@@ -116,6 +140,8 @@ class ShellPlugin : public plugin::Plugin {
     validate_command(*cmd, ctx);
     for (const char* k : {"cwd", "stdin"})
       if (auto* n = p.get(k)) yaml::want_string(*n, fmt::format("'{}'", k), ctx.diag);
+    if (auto* in = p.get("stdin"))
+      for (auto& [pos, why] : stdin_problems(*cmd, *in)) ctx.diag.error(pos, why);
   }
 
   Value render(const yaml::Node& p, plugin::Renderer& r) const override {
@@ -136,6 +162,9 @@ class ShellPlugin : public plugin::Plugin {
       out["argv"] = argv;
     }
     if (p.is_map()) {
+      if (auto* in = p.get("stdin"); in && cmd)
+        if (auto problems = stdin_problems(*cmd, *in); !problems.empty())
+          throw plugin::RenderError{problems[0].first, problems[0].second};
       if (auto* n = p.get("cwd")) out["cwd"] = to_text(r.render(*n));
       if (auto* n = p.get("stdin")) out["stdin"] = to_text(r.render(*n));
     }

@@ -3,7 +3,8 @@
 `${{ }}` the top-level shell reads as one word is passed through the environment, unquoted
 values are never split or globbed, and every place where the value would be parsed as code
 again (single quotes, comments, heredocs, $( ), backquotes, sh -c, eval, ssh, su -c,
-sudo sh -c, xargs sh -c, kubectl exec … sh -c, argv lists) is refused by `validate` at the
+sudo sh -c, xargs sh -c, kubectl exec … sh -c, argv lists, output piped into sh or psql,
+`stdin:` of sh) is refused by `validate` at the
 `${{`'s FILE:LINE:COL — nothing runs, no canary file is ever created."""
 import os
 import sys
@@ -44,6 +45,9 @@ REFUSED = {
     "xargs sh -c": "    shell: echo a | xargs -I{} sh -c \"echo {} ${{ inputs.x }}\"\n    next: done\n",
     "exec sh -c": "    shell: kubectl exec -it pod -- sh -c \"echo ${{ inputs.x }}\"\n    next: done\n",
     "arithmetic": "    shell: echo $(( ${{ inputs.x }} + 1 ))\n    next: done\n",
+    "pipe into sh": "    shell: echo \"${{ inputs.x }}\" | sh\n    next: done\n",
+    "pipe into psql": "    shell: printf '%s' \"${{ inputs.x }}\" | psql \"$DB\"\n    next: done\n",
+    "stdin into sh": "    shell: { command: sh, stdin: \"echo ${{ inputs.x }}\" }\n    next: done\n",
     "argv sh -c": "    shell: { command: [sh, -c, \"echo ${{ inputs.x }}\"] }\n    next: done\n",
     "heredoc (block scalar)": "    shell: |\n      cat <<EOF > out.txt\n      value:   ${{ inputs.x }}\n      EOF\n    next: done\n",
     "single quotes after a quoted comment": ("    shell: |\n      # the \"primary\" is down\n"

@@ -127,3 +127,26 @@ TEST_CASE("ShellScriptTest.MalformedTemplates") {
   CHECK(shell::analyze("echo ${{ }}").error.has_value());
   CHECK(shell::analyze("echo ${ {x} }").interps.empty());
 }
+
+TEST_CASE("ShellScriptTest.PipelinesIntoAnInterpreter") {
+  CHECK(place("echo \"${{ inputs.x }}\" | sh") == Place::Code);
+  CHECK(place("printf '%s' ${{ inputs.x }} | bash -s") == Place::Code);
+  CHECK(place("echo ${{ inputs.x }} | sudo -u postgres psql app") == Place::Code);
+  CHECK(place("echo ${{ inputs.x }} | tee f | ssh host") == Place::Code);
+  CHECK(shell::analyze("echo \"${{ inputs.x }}\" | sh").interps[0].reparser == "… | sh");
+  // Data stays data: a filter, a shell running a script file, a second pipeline.
+  CHECK(place("echo ${{ inputs.x }} | grep sh") == Place::Word);
+  CHECK(place("echo ${{ inputs.x }} | sh ./script.sh") == Place::Word);
+  CHECK(place("echo ${{ inputs.x }} | psql app -c 'SELECT 1'") == Place::Word);
+  CHECK(place("echo ${{ inputs.x }}; sh") == Place::Word);
+  CHECK(place("echo ${{ inputs.x }} || sh") == Place::Word);
+  // Which command reads the step's stdin as code.
+  CHECK(shell::analyze("sh").stdin_reader == std::optional<std::string>("sh"));
+  CHECK(shell::analyze("psql \"$DB\"").stdin_reader == std::optional<std::string>("psql"));
+  CHECK(shell::analyze("timeout 5 python3 -").stdin_reader == std::optional<std::string>("python3"));
+  CHECK(!shell::analyze("grep -q ok").stdin_reader);
+  CHECK(!shell::analyze("sh -c 'cat'").stdin_reader);
+  CHECK(shell::analyze("cat | sh").stdin_reader == std::optional<std::string>("sh"));
+  CHECK(shell::analyze_argv({"bash", "-s"})[0].stdin_reader == std::optional<std::string>("bash"));
+  CHECK(!shell::analyze_argv({"wc", "-l"})[0].stdin_reader);
+}
