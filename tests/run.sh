@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-tests/support/deps.sh chromium
+tests/support/deps.sh chromium chromium-driver python3-selenium
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 echo "== build: Release"

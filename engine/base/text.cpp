@@ -261,4 +261,25 @@ std::vector<std::string> wrap_width(std::string_view s, int cols) {
   return out;
 }
 
+namespace {
+bool in_class(std::string_view cls, char c) {
+  for (size_t i = 0; i < cls.size(); ++i) {
+    if (i + 2 < cls.size() && cls[i + 1] == '-') {
+      if (c >= cls[i] && c <= cls[i + 2]) return true;
+      i += 2;
+    } else if (cls[i] == c) {
+      return true;
+    }
+  }
+  return false;
+}
+}  // namespace
+
+bool is_token(std::string_view s, std::string_view first, std::string_view rest) {
+  if (s.empty() || !in_class(first, s[0])) return false;
+  for (size_t i = 1; i < s.size(); ++i)
+    if (!in_class(rest, s[i])) return false;
+  return true;
+}
+
 }  // namespace rb

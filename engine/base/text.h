@@ -50,5 +50,9 @@ int display_width(std::string_view s);
 std::string fit_width(std::string_view s, int cols);
 /// Word-wraps `s` (and its own newlines) into lines of at most `cols` columns.
 std::vector<std::string> wrap_width(std::string_view s, int cols);
+/// Whether `s` is one character of the class `first` followed by any number of the class
+/// `rest`; a class is written as in a regex bracket without brackets ("a-z0-9-": ranges,
+/// a '-' at the end is literal). Linear time, no regex engine: for identifiers of any size.
+bool is_token(std::string_view s, std::string_view first, std::string_view rest);
 
 }  // namespace rb

@@ -22,4 +22,24 @@ std::string to_text(const Value& v) {
   return v.dump(-1, ' ', false, Value::error_handler_t::replace);
 }
 
+Value parse_json_bounded(std::string_view text) {
+  // One linear pass for the nesting depth (brackets inside strings do not count).
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return Value(Value::value_t::discarded);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return Value::parse(text, nullptr, false);
+}
+
 }  // namespace rb

@@ -1,10 +1,15 @@
 // runbook drill list|due|run NAME|run --due|history [NAME]|install --cron|--systemd|--k8s
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cctype>
+#include <cerrno>
 #include <climits>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -287,29 +292,71 @@ std::string self_path() {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "runbook";
 }
 
-int install(const Global& g, const DrillFlags& f, const std::vector<drill::Drill>& drills) {
+// A value for an environment file that both /bin/sh (`. FILE`) and systemd's
+// EnvironmentFile= read the same way: single-quoted, or backslash-escaped when it holds a
+// single quote. nullopt for a value no such file can hold (a newline).
+std::optional<std::string> env_file_value(const std::string& v) {
+  if (v.find_first_of(std::string("\n\r\0", 3)) != std::string::npos) return std::nullopt;
+  if (v.find('\'') == std::string::npos) return "'" + v + "'";
+  std::string out;
+  for (char c : v) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("_./:@%+=,-").find(c) == std::string_view::npos)
+      out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// Writes `content` to DIR/name with `mode` from the first byte (never readable by others
+// in between).
+bool write_file(const std::filesystem::path& path, const std::string& content, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) {
+    error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+    return false;
+  }
+  ::fchmod(fd, mode);
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+  return ok;
+}
+
+struct Generated {
+  std::string name, content;
+  bool secret = false;  ///< holds the store URL: mode 0600, never printed
+};
+
+// crontab lines, systemd units or Kubernetes manifests. The store URL (it may hold a
+// password) goes only into an environment file (cron, systemd) or a Secret manifest
+// (k8s), mode 0600; entries reference it and no command line carries it.
+std::vector<Generated> generate(const DrillFlags& f, const std::vector<drill::Drill>& drills, const std::string& store,
+                                const std::string& env_path) {
   std::string exe = self_path();
   std::string dir = std::filesystem::current_path().string();
   std::string file = std::filesystem::absolute(f.file).string();
-  std::string store = g.store.empty() ? "" : " --store " + shell_quote(g.store);
-  std::vector<std::pair<std::string, std::string>> files;  // name, content
+  std::vector<Generated> files;
   auto cmdline = [&](const drill::Drill& d) {
-    return fmt::format("{} drill run {} --drills {}{}", shell_quote(exe), d.name, shell_quote(file), store);
+    return fmt::format("{} drill run {} --drills {}", shell_quote(exe), d.name, shell_quote(file));
   };
   if (f.target == "cron") {
+    if (!store.empty()) files.push_back({"runbook-drills.env", "RUNBOOK_STORE=" + *env_file_value(store) + "\n", true});
+    std::string source = store.empty() ? "" : fmt::format("set -a && . {} && set +a && ", shell_quote(env_path));
     std::string tab = fmt::format("# runbook drills from {} (runbook drill install --cron)\n", file);
     for (auto& d : drills) {
-      if (d.timezone != "UTC") tab += fmt::format("CRON_TZ={}\n", d.timezone);
-      else tab += "CRON_TZ=UTC\n";
-      tab += fmt::format("{} cd {} && {} >> .runbook/drill-{}.log 2>&1\n", d.schedule.text, shell_quote(dir), cmdline(d), d.name);
+      tab += fmt::format("CRON_TZ={}\n", d.timezone);
+      tab += fmt::format("{} cd {} && mkdir -p .runbook && {}{} >> .runbook/drill-{}.log 2>&1\n", d.schedule.text, shell_quote(dir), source,
+                         cmdline(d), d.name);
     }
     files.push_back({"runbook-drills.crontab", tab});
   } else if (f.target == "systemd") {
+    if (!store.empty()) files.push_back({"runbook-drills.env", "RUNBOOK_STORE=" + *env_file_value(store) + "\n", true});
+    std::string env_line = store.empty() ? "" : "EnvironmentFile=" + env_path + "\n";
     for (auto& d : drills) {
       std::string unit = "runbook-drill-" + d.name;
       files.push_back({unit + ".service", fmt::format("[Unit]\nDescription=runbook drill {} ({})\n\n[Service]\nType=oneshot\n"
-                                                      "WorkingDirectory={}\nExecStart={}\n",
-                                                      d.name, d.runbook, dir, cmdline(d))});
+                                                      "WorkingDirectory={}\n{}ExecStart={}\n",
+                                                      d.name, d.runbook, dir, env_line, cmdline(d))});
       std::string timer = fmt::format("[Unit]\nDescription=Schedule of runbook drill {} (cron \"{}\" {})\n\n[Timer]\n", d.name,
                                       d.schedule.text, d.timezone);
       for (auto& cal : drill::to_oncalendar(d.schedule, d.timezone)) timer += "OnCalendar=" + cal + "\n";
@@ -317,6 +364,17 @@ int install(const Global& g, const DrillFlags& f, const std::vector<drill::Drill
       files.push_back({unit + ".timer", timer});
     }
   } else {
+    if (!store.empty())
+      files.push_back({"runbook-store-secret.yaml",
+                       fmt::format("# The run store for the drill CronJobs: apply it with kubectl apply -f, keep it out "
+                                   "of version control.\napiVersion: v1\nkind: Secret\nmetadata:\n  name: runbook-store\n"
+                                   "  labels:\n    app.kubernetes.io/name: runbook\ntype: Opaque\nstringData:\n"
+                                   "  RUNBOOK_STORE: {}\n",
+                                   Value(store).dump()),
+                       true});
+    std::string env = store.empty() ? ""
+                                    : "              env:\n                - name: RUNBOOK_STORE\n                  valueFrom:\n"
+                                      "                    secretKeyRef: { name: runbook-store, key: RUNBOOK_STORE }\n";
     for (auto& d : drills) {
       std::string m = fmt::format(
           "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: runbook-drill-{}\n  labels:\n    app.kubernetes.io/name: runbook\n"
@@ -324,27 +382,49 @@ int install(const Global& g, const DrillFlags& f, const std::vector<drill::Drill
           "  successfulJobsHistoryLimit: 3\n  failedJobsHistoryLimit: 6\n  jobTemplate:\n    spec:\n      backoffLimit: 0\n"
           "      template:\n        spec:\n          restartPolicy: Never\n          containers:\n            - name: drill\n"
           "              image: \"{}\"\n              workingDir: /work\n              command: [\"runbook\", \"drill\", \"run\", \"{}\", "
-          "\"--drills\", \"{}\"{}]\n",
-          d.name, d.name, d.schedule.text, d.timezone, f.image, d.name, f.file,
-          g.store.empty() ? "" : fmt::format(", \"--store\", \"{}\"", g.store));
+          "\"--drills\", \"{}\"]\n{}",
+          d.name, d.name, d.schedule.text, d.timezone, f.image, d.name, f.file, env);
       files.push_back({"runbook-drill-" + d.name + ".yaml", m});
     }
   }
+  return files;
+}
+
+int install(const Global& g, const DrillFlags& f, const std::vector<drill::Drill>& drills) {
+  // The store the drills must use: --store, else $RUNBOOK_STORE (else the default path,
+  // relative to the working directory, which needs no configuration).
+  const char* env_store = std::getenv("RUNBOOK_STORE");
+  std::string store = !g.store.empty() ? g.store : (env_store ? env_store : "");
+  if (!store.empty() && f.dir.empty()) {
+    error(fmt::format("drill install with a store ({}) writes it to an environment file{} of mode 0600, never into "
+                      "printed entries: give --dir DIR",
+                      mask_url_passwords(store), f.target == "k8s" ? " (a Secret manifest)" : ""));
+    return kInvalid;
+  }
+  if (!store.empty() && !env_file_value(store)) {
+    error("the store URL holds a line break");
+    return kInvalid;
+  }
+  std::filesystem::path dir = f.dir.empty() ? std::filesystem::path() : std::filesystem::absolute(f.dir);
+  auto files = generate(f, drills, store, (dir / "runbook-drills.env").string());
   if (f.dir.empty()) {
     bool first = true;
-    for (auto& [name, content] : files) {
+    for (auto& gf : files) {
       if (f.target == "k8s" && !first) fmt::print("---\n");
-      else if (f.target == "systemd") fmt::print("# --- {} ---\n", name);
-      fmt::print("{}", content);
+      else if (f.target == "systemd") fmt::print("# --- {} ---\n", gf.name);
+      fmt::print("{}", gf.content);
       first = false;
     }
     return kOk;
   }
-  std::filesystem::create_directories(f.dir);
-  for (auto& [name, content] : files) {
-    std::ofstream(std::filesystem::path(f.dir) / name) << content;
-    if (!g.json) fmt::print("wrote {}\n", (std::filesystem::path(f.dir) / name).string());
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  for (auto& gf : files) {
+    if (!write_file(dir / gf.name, gf.content, gf.secret ? 0600 : 0644)) return kEngine;
+    if (!g.json) fmt::print("wrote {}{}\n", (dir / gf.name).string(), gf.secret ? " (mode 0600: it holds the store URL)" : "");
   }
+  if (f.target == "k8s" && !store.empty() && !g.json)
+    fmt::print("apply the Secret first: kubectl apply -f {}\n", (dir / "runbook-store-secret.yaml").string());
   return kOk;
 }
 

@@ -46,7 +46,16 @@ std::optional<model::Runbook> load_or_report(const std::string& path, plugin::Re
 std::unique_ptr<journal::Store> open_store_or_report(const Global& g) {
   Status st = Status::OK();
   auto s = journal::open_store(g.store, &st);
-  if (!s) error(mask_url_passwords(st.message()));
+  if (!s) {
+    error(mask_url_passwords(st.message()));
+    return nullptr;
+  }
+  // A damaged store is an engine error that names the damage (exit 4), never an empty
+  // answer such as "no runs".
+  if (Status ok = s->check_integrity(); !ok.ok()) {
+    error(mask_url_passwords(ok.message()));
+    return nullptr;
+  }
   return s;
 }
 
@@ -150,6 +159,10 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
             d.error(v.pos, fmt::format("input '{}' must be a single value", k.scalar));
             continue;
           }
+          if (v.scalar.find('\0') != std::string::npos) {
+            d.error(yaml::text_pos(v), fmt::format("input '{}' holds a NUL byte (a value is text without NUL)", k.scalar));
+            continue;
+          }
           std::string why;
           auto val = v.is_null() ? std::optional<Value>(Value(nullptr)) : typed(*in, v, &why);
           if (!val) d.error(yaml::text_pos(v), why);
@@ -177,6 +190,11 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
       bad = true;
       continue;
     }
+    if (v.find('\0') != std::string::npos) {
+      fmt::print(stderr, "runbook: --input {}: the value holds a NUL byte (a value is text without NUL)\n", k);
+      bad = true;
+      continue;
+    }
     yaml::Node n;
     n.kind = yaml::Node::Kind::Scalar;
     n.scalar = v;
@@ -191,6 +209,12 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
     given.insert(k);
   }
   for (auto& in : rb.inputs) {
+    if (!given.count(in.name) && out[in.name].is_string() &&
+        out[in.name].get_ref<const std::string&>().find('\0') != std::string::npos) {
+      fmt::print(stderr, "{}:{}:{}: the default of input '{}' holds a NUL byte\n", rb.file, in.pos.line, in.pos.col,
+                 in.name);
+      bad = true;
+    }
     if (check_required && in.required && !given.count(in.name) && out[in.name].is_null()) {
       fmt::print(stderr, "{}:{}:{}: input '{}' is required: give it with --input {}=VALUE or --inputs FILE\n", rb.file,
                  in.pos.line, in.pos.col, in.name, in.name);

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "journal/store.h"
 
 using namespace rb::cli;
 
@@ -233,6 +234,21 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : kInvalid;
+  }
+  // A store URL naming no known store is a usage error for every command that opens one
+  // (exit 2), found before anything runs and before any file or folder is created.
+  auto opens_store = [](const CLI::App* sub) {
+    std::string n = sub->get_name();
+    if (n == "validate" || n == "plan" || n == "import") return false;
+    if (n == "drill") return !(*sub->get_subcommand("list") || *sub->get_subcommand("install"));
+    return true;
+  };
+  for (auto& [sub, runner] : subs) {
+    if (!*sub || !opens_store(sub)) continue;
+    if (auto why = rb::journal::store_url_problem(rb::journal::effective_store_url(g.store))) {
+      fmt::print(stderr, "runbook: {}{}\n", g.store.empty() ? "RUNBOOK_STORE: " : "--store: ", *why);
+      return kInvalid;
+    }
   }
   try {
     for (auto& [sub, runner] : subs)

@@ -117,14 +117,6 @@ void read_values(const yaml::Node* n, const char* what, const char* bad_value, D
   }
 }
 
-bool valid_drill_name(const std::string& s) {
-  if (s.empty() || !(std::islower(static_cast<unsigned char>(s[0])) || std::isdigit(static_cast<unsigned char>(s[0]))))
-    return false;
-  for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
-      return false;
-  return true;
-}
 
 std::optional<Drill> read_drill(const yaml::Node& item, const std::string& path, std::map<std::string, int>& seen,
                                 plugin::Registry& reg, Diagnostics& d) {
@@ -135,7 +127,7 @@ std::optional<Drill> read_drill(const yaml::Node& item, const std::string& path,
   if (auto* n = item.get("name")) {
     if (auto s = yaml::want_string(*n, "'name'", d)) {
       dr.name = *s;
-      if (!valid_drill_name(*s)) d.error(yaml::text_pos(*n), fmt::format("drill name '{}' must match [a-z0-9][a-z0-9-]*", *s));
+      if (!is_token(*s, "a-z0-9", "a-z0-9-")) d.error(yaml::text_pos(*n), fmt::format("drill name '{}' must match [a-z0-9][a-z0-9-]*", *s));
       if (seen.count(*s)) d.error(yaml::text_pos(*n), fmt::format("drill '{}' is defined twice (first at line {})", *s, seen[*s]));
       seen[*s] = n->pos.line;
     }

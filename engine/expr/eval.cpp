@@ -1,7 +1,11 @@
 // Evaluator of the expression language. Pure: reads the scope, never writes anything.
 #include <cmath>
 #include <fmt/format.h>
-#include <regex>
+#include <re2/re2.h>
+
+#include <list>
+#include <mutex>
+#include <unordered_map>
 
 #include "base/duration.h"
 #include "base/text.h"
@@ -11,8 +15,55 @@
 namespace rb::expr {
 namespace {
 
-constexpr size_t kMaxRegexInput = 1 << 20;
-constexpr size_t kMaxRegexPattern = 1000;
+constexpr size_t kMaxRegexInput = 64u << 20;   // RE2 is linear: the cap only bounds memory
+constexpr size_t kMaxRegexPattern = 4096;
+constexpr int64_t kRegexMaxMem = 8 << 20;        // RE2's budget per compiled pattern
+constexpr size_t kRegexCacheSize = 256;
+
+// Compiled patterns, shared and kept (least recently used dropped first): a `matches()`
+// polled every second in a `within:` loop compiles its pattern once.
+class RegexCache {
+ public:
+  std::shared_ptr<const re2::RE2> get(const std::string& pattern) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(pattern);
+    if (it != index_.end()) {
+      order_.splice(order_.begin(), order_, it->second);
+      return it->second->second;
+    }
+    re2::RE2::Options o;
+    o.set_log_errors(false);
+    o.set_max_mem(kRegexMaxMem);
+    auto re = std::make_shared<const re2::RE2>(pattern, o);
+    order_.emplace_front(pattern, re);
+    index_[pattern] = order_.begin();
+    if (order_.size() > kRegexCacheSize) {
+      index_.erase(order_.back().first);
+      order_.pop_back();
+    }
+    return re;
+  }
+
+ private:
+  using Entry = std::pair<std::string, std::shared_ptr<const re2::RE2>>;
+  std::mutex mu_;
+  std::list<Entry> order_;
+  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+};
+
+RegexCache& regex_cache() {
+  static RegexCache* c = new RegexCache();  // never destroyed: usable until exit
+  return *c;
+}
+
+std::string compile_error(const std::string& pattern, std::shared_ptr<const re2::RE2>* out) {
+  if (pattern.size() > kMaxRegexPattern)
+    return fmt::format("regular expression too long ({} bytes; the limit is {})", pattern.size(), kMaxRegexPattern);
+  auto re = regex_cache().get(pattern);
+  if (!re->ok()) return re->error().empty() ? "invalid regular expression" : re->error();
+  if (out) *out = std::move(re);
+  return "";
+}
 
 struct Eval {
   const Scope& scope;
@@ -211,14 +262,12 @@ struct Eval {
     } else if (f == "matches") {
       want(2);
       const std::string& s = str_arg(0);
-      const std::string& re = str_arg(1);
-      if (re.size() > kMaxRegexPattern) fail(n, "regular expression too long");
-      if (s.size() > kMaxRegexInput) fail(n, "matches() input too large");
-      try {
-        out = std::regex_search(s, std::regex(re, std::regex::ECMAScript));
-      } catch (const std::regex_error& e) {
-        fail(*n.kids[1], fmt::format("invalid regular expression: {}", e.what()));
-      }
+      const std::string& pattern = str_arg(1);
+      if (s.size() > kMaxRegexInput) fail(n, fmt::format("matches() input too large (over {} bytes)", kMaxRegexInput));
+      std::shared_ptr<const re2::RE2> re;
+      std::string why = compile_error(pattern, &re);
+      if (!why.empty()) fail(*n.kids[1], fmt::format("invalid regular expression: {}", why));
+      out = re2::RE2::PartialMatch(s, *re);
     } else if (f == "starts_with" || f == "ends_with") {
       want(2);
       const std::string& s = str_arg(0);
@@ -290,7 +339,8 @@ struct Eval {
       const Value& v = args[0].value;
       if (!v.is_number()) fail(n, fmt::format("iso_time() needs seconds since 1970, got {}", type_name(v)));
       double secs = v.get<double>();
-      if (!std::isfinite(secs) || secs < 0 || secs > 4e11) fail(n, "iso_time(): time out of range");
+      // The clock counts nanoseconds in 64 bits: up to the year 2262 (found by fuzz_expr).
+      if (!std::isfinite(secs) || secs < 0 || secs > 9e9) fail(n, "iso_time(): time out of range (1970 to 2255)");
       std::string t = rfc3339_ms(from_unix_ms(static_cast<long long>(secs * 1000)));
       out = t.substr(0, 19) + "Z";
     } else if (f == "trim") {
@@ -324,17 +374,18 @@ struct Eval {
       }
       case Node::Kind::Binary: {
         const std::string& op = n.name;
+        if (op == "&&" || op == "||") {
+          // Short-circuit over the chain's operands, left to right.
+          bool want = op == "||";
+          bool tainted = false;
+          for (auto& k : n.kids) {
+            Result r = eval(*k);
+            tainted = tainted || r.tainted;
+            if (truthy(r.value) == want) return {want, tainted};
+          }
+          return {!want, tainted};
+        }
         Result a = eval(*n.kids[0]);
-        if (op == "&&") {
-          if (!truthy(a.value)) return {false, a.tainted};
-          Result b = eval(*n.kids[1]);
-          return {truthy(b.value), a.tainted || b.tainted};
-        }
-        if (op == "||") {
-          if (truthy(a.value)) return {true, a.tainted};
-          Result b = eval(*n.kids[1]);
-          return {truthy(b.value), a.tainted || b.tainted};
-        }
         Result b = eval(*n.kids[1]);
         bool t = a.tainted || b.tainted;
         if (op == "==") return {equal(a.value, b.value), t};
@@ -348,6 +399,8 @@ struct Eval {
 };
 
 }  // namespace
+
+std::string regex_error(const std::string& pattern) { return compile_error(pattern, nullptr); }
 
 std::optional<Result> evaluate(const Expression& e, const Scope& scope, Error* err) {
   if (!e.root) {

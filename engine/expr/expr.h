@@ -9,7 +9,14 @@
 //
 // Identifiers may contain '-' (step ids such as `assess-damage`): write subtraction with
 // spaces, `a - b`. Evaluation never executes code: there is no assignment, no call of
-// anything but the fixed functions above, and regexes are bounded in input size.
+// anything but the fixed functions above.
+//
+// Hostile input stays bounded: an expression is at most kMaxExpressionBytes long and its
+// tree at most kMaxDepth levels deep (parse refuses more with a clear error), so every
+// walk over a parsed tree (evaluation, name collection, printing, destruction) recurses at
+// most kMaxDepth levels. A chain of `&&` or `||` is one node with many operands, so long
+// conditions stay flat. `matches()` uses RE2 (linear time, bounded memory, no recursion):
+// see regex_error().
 #pragma once
 
 #include <memory>
@@ -26,12 +33,20 @@ namespace rb::expr {
 struct Node;
 using NodePtr = std::shared_ptr<const Node>;
 
+/// Longest expression text parse() accepts.
+constexpr size_t kMaxExpressionBytes = 64 * 1024;
+/// Deepest expression tree (and parenthesis nesting) parse() accepts.
+constexpr int kMaxDepth = 100;
+
 struct Node {
   enum class Kind { Literal, Name, Member, Index, Call, Unary, Binary };
   Kind kind = Kind::Literal;
   size_t offset = 0;   ///< byte offset of this node in the expression text
+  int height = 1;      ///< levels of this subtree (1 for a leaf), at most kMaxDepth
   Value literal;       ///< Literal
   std::string name;    ///< Name, Member (field), Call (function), Unary/Binary (operator)
+  /// Operands. Binary `&&` and `||` hold two or more (a chain is one node); other Binary
+  /// nodes exactly two.
   std::vector<NodePtr> kids;
 };
 
@@ -62,6 +77,10 @@ struct NameRef {
   size_t offset = 0;
 };
 std::vector<NameRef> name_refs(const Expression& e);
+
+/// Whether RE2 compiles `pattern` (as matches() would). Returns an empty string when it
+/// does, else why not ("missing ): …", "pattern too large", …).
+std::string regex_error(const std::string& pattern);
 
 /// Function names the language knows, and the names of the roots.
 const std::vector<std::string>& function_names();

@@ -1,5 +1,8 @@
 // Lexer and recursive-descent parser of the expression language (see expr.h).
 #include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <fmt/format.h>
 
 #include "expr/expr.h"
@@ -43,7 +46,7 @@ struct Token {
   Value number;
 };
 
-constexpr int kMaxDepth = 64;
+std::string too_deep() { return fmt::format("expression nested too deeply (over {} levels)", kMaxDepth); }
 
 class Parser {
  public:
@@ -141,7 +144,11 @@ class Parser {
     tok_.kind = Tok::Number;
     tok_.text = s_.substr(st, i_ - st);
     if (is_float) {
-      tok_.number = std::stod(tok_.text);
+      // strtod, not stod: `1e999` is an error of the expression, not an exception.
+      errno = 0;
+      double d = std::strtod(tok_.text.c_str(), nullptr);
+      if (errno == ERANGE || !std::isfinite(d)) fail(st, "number literal out of range");
+      tok_.number = d;
     } else {
       if (tok_.text.size() > 18) fail(st, "integer literal too large");
       tok_.number = std::stoll(tok_.text);
@@ -175,41 +182,52 @@ class Parser {
 
   bool is_op(const char* op) const { return tok_.kind == Tok::Op && tok_.text == op; }
 
+  // Sets n's height from its operands; refuses a tree deeper than kMaxDepth.
+  NodePtr sized(std::shared_ptr<Node> n) {
+    int h = 0;
+    for (auto& k : n->kids) h = std::max(h, k->height);
+    n->height = h + 1;
+    if (n->height > kMaxDepth) fail(n->offset, too_deep());
+    return n;
+  }
+
   NodePtr binary(NodePtr l, const std::string& op, size_t off, NodePtr r) {
     auto n = std::make_shared<Node>();
     n->kind = Node::Kind::Binary;
     n->name = op;
     n->offset = off;
     n->kids = {std::move(l), std::move(r)};
-    return n;
+    return sized(std::move(n));
   }
 
   struct DepthGuard {
     Parser& p;
     explicit DepthGuard(Parser& pp, size_t off) : p(pp) {
-      if (++p.depth_ > kMaxDepth) p.fail(off, "expression nested too deeply");
+      if (++p.depth_ > kMaxDepth) p.fail(off, too_deep());
     }
     ~DepthGuard() { --p.depth_; }
   };
 
   NodePtr parse_or() {
     DepthGuard g(*this, tok_.offset);
-    NodePtr l = parse_and();
-    while (is_op("||")) {
-      size_t off = tok_.offset;
-      next();
-      l = binary(l, "||", off, parse_and());
-    }
-    return l;
+    return chain("||", &Parser::parse_and);
   }
-  NodePtr parse_and() {
-    NodePtr l = parse_eq();
-    while (is_op("&&")) {
-      size_t off = tok_.offset;
+  NodePtr parse_and() { return chain("&&", &Parser::parse_eq); }
+
+  // `a OP b OP c …` as one flat node with every operand (OP is && or ||).
+  NodePtr chain(const char* op, NodePtr (Parser::*operand)()) {
+    NodePtr first = (this->*operand)();
+    if (!is_op(op)) return first;
+    auto n = std::make_shared<Node>();
+    n->kind = Node::Kind::Binary;
+    n->name = op;
+    n->offset = tok_.offset;
+    n->kids.push_back(std::move(first));
+    while (is_op(op)) {
       next();
-      l = binary(l, "&&", off, parse_eq());
+      n->kids.push_back((this->*operand)());
     }
-    return l;
+    return sized(std::move(n));
   }
   NodePtr parse_eq() {
     NodePtr l = parse_cmp();
@@ -260,7 +278,7 @@ class Parser {
       n->offset = tok_.offset;
       next();
       n->kids.push_back(parse_unary());
-      return n;
+      return sized(std::move(n));
     }
     return parse_postfix();
   }
@@ -276,7 +294,7 @@ class Parser {
         m->offset = off;
         m->name = tok_.text;
         m->kids.push_back(n);
-        n = m;
+        n = sized(std::move(m));
         next();
       } else if (tok_.kind == Tok::LBracket) {
         DepthGuard g(*this, tok_.offset);
@@ -289,7 +307,7 @@ class Parser {
         m->kids.push_back(parse_or());
         if (tok_.kind != Tok::RBracket) fail(tok_.offset, "expected ']'");
         next();
-        n = m;
+        n = sized(std::move(m));
       } else {
         return n;
       }
@@ -347,7 +365,7 @@ class Parser {
           }
           if (tok_.kind != Tok::RParen) fail(tok_.offset, "expected ')' or ',' in function call");
           next();
-          return n;
+          return sized(std::move(n));
         }
         n->kind = Node::Kind::Name;
         n->name = id;
@@ -411,6 +429,12 @@ std::optional<Expression> parse(std::string text, SourcePos pos, Error* err) {
   Expression e;
   e.text = std::move(text);
   e.pos = pos;
+  if (e.text.size() > kMaxExpressionBytes) {
+    if (err)
+      *err = Error{0, fmt::format("expression is too long ({} bytes; the limit is {})", e.text.size(),
+                                  kMaxExpressionBytes)};
+    return std::nullopt;
+  }
   try {
     Parser p(e.text);
     e.root = p.parse_all();

@@ -14,8 +14,37 @@ bool Template::single_expression() const {
 
 bool has_interpolation(const std::string& text) { return text.find("${{") != std::string::npos; }
 
+namespace {
+
+// Positions of increasing byte offsets of one text, each found from the previous one (a
+// template with many expressions costs one pass, not one pass per expression).
+class Cursor {
+ public:
+  Cursor(const std::string& text, SourcePos base) : text_(text), pos_(base) {}
+  SourcePos at(size_t offset) {
+    if (!pos_.known()) return pos_;
+    for (; off_ < offset && off_ < text_.size(); ++off_) {
+      if (text_[off_] == '\n') {
+        ++pos_.line;
+        pos_.col = 1;
+      } else if ((static_cast<unsigned char>(text_[off_]) & 0xC0) != 0x80) {
+        ++pos_.col;
+      }
+    }
+    return pos_;
+  }
+
+ private:
+  const std::string& text_;
+  SourcePos pos_;
+  size_t off_ = 0;
+};
+
+}  // namespace
+
 std::optional<Template> parse_template(const std::string& text, SourcePos base, Error* err) {
   Template t;
+  Cursor cursor(text, base);
   size_t i = 0;
   std::string lit;
   while (i < text.size()) {
@@ -40,11 +69,7 @@ std::optional<Template> parse_template(const std::string& text, SourcePos base, 
       if (err) *err = Error{open, "empty '${{ }}'"};
       return std::nullopt;
     }
-    // The expression's position: the template's base shifted by body_off on the same line.
-    Expression probe;
-    probe.text = text;
-    probe.pos = base;
-    SourcePos at = probe.at(body_off);
+    SourcePos at = cursor.at(body_off);
     Error e;
     auto parsed = parse(body, at, &e);
     if (!parsed) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/text.h"
 #include "journal/backends.h"
 #include "journal/sqlite_store.h"
 #include "base/events.h"
@@ -221,12 +222,40 @@ Status SqliteStore::migrate() {
 
 Status SqliteStore::exec(const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
     std::string m = err ? err : sqlite3_errmsg(db_);
     sqlite3_free(err);
+    if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+      return Status::Error(fmt::format("the store {} is damaged: {} (SQLite could not read it; restore it from a "
+                                       "backup or move it aside)",
+                                       path_, m));
     return Status::Error(fmt::format("store {}: {}", path_, m));
   }
   return Status::OK();
+}
+
+Status SqliteStore::check_integrity() {
+  // quick_check: every page and record well-formed (O(size), no index cross-check).
+  std::vector<std::string> problems;
+  char* err = nullptr;
+  auto collect = [](void* out, int n, char** vals, char**) {
+    if (n > 0 && vals[0]) static_cast<std::vector<std::string>*>(out)->push_back(vals[0]);
+    return 0;
+  };
+  int rc = sqlite3_exec(db_, "PRAGMA quick_check(10)", collect, &problems, &err);
+  std::string m = err ? err : "";
+  sqlite3_free(err);
+  if (rc != SQLITE_OK)
+    return Status::Error(fmt::format("the store {} is damaged: {} (SQLite quick_check could not run)", path_,
+                                     m.empty() ? sqlite3_errstr(rc) : m));
+  if (problems.size() == 1 && problems[0] == "ok") return Status::OK();
+  std::vector<std::string> shown;
+  for (auto& p : problems) shown.push_back(ellipsize(p, 200));
+  return Status::Error(fmt::format("the store {} is damaged: SQLite quick_check found {}{}: {} (restore it from a "
+                                   "backup; `sqlite3 {} .recover` salvages what it can)",
+                                   path_, problems.size(), problems.size() >= 10 ? " or more problems" : " problem(s)",
+                                   join(shown, "; "), path_));
 }
 
 Status SqliteStore::insert_events(const std::string& run_id, const std::vector<Event>& events, long long expect_seq,

@@ -32,6 +32,7 @@ class SqliteStore : public Store {
   Status record_drill(const DrillRecord& d) override;
   std::vector<DrillRecord> drill_records(const std::string& drill) override;
   std::string describe() const override { return "sqlite:" + path_; }
+  Status check_integrity() override;
 
  private:
   Status exec(const char* sql);

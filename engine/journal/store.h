@@ -141,11 +141,26 @@ class Store {
   virtual std::vector<DrillRecord> drill_records(const std::string& drill) = 0;
 
   virtual std::string describe() const = 0;  ///< e.g. "sqlite:.runbook/runbook.db"
+
+  /// Checks the store's own integrity (SQLite: PRAGMA quick_check), cheaply enough to run
+  /// at every open: an error names what is damaged. The hash chain of each run's events
+  /// is checked separately (verify_chain).
+  virtual Status check_integrity() { return Status::OK(); }
 };
 
 /// Opens (creating when needed) the store at `url`: `sqlite:PATH`, a plain PATH, or
-/// `postgres://…`. An empty url means $RUNBOOK_STORE, else `.runbook/runbook.db`.
+/// `postgres://…` / `postgresql://…`. An empty url means $RUNBOOK_STORE, else
+/// `.runbook/runbook.db`. Any other `SCHEME:` is refused (see store_url_problem).
 std::unique_ptr<Store> open_store(const std::string& url, Status* status);
+
+/// The store URL `url` means (`url`, else $RUNBOOK_STORE, else the default path).
+std::string effective_store_url(const std::string& url);
+
+/// Why `url` names no store this engine knows, or nullopt: any `SCHEME://` or `SCHEME:`
+/// other than sqlite:, postgres://, postgresql:// (a typo must never become a local file).
+/// The message names the known schemes and the closest one, never the rest of the URL
+/// (it may hold a password).
+std::optional<std::string> store_url_problem(const std::string& url);
 
 /// The chain value of an event: sha256(prev || canonical event), first 16 bytes in hex.
 std::string chain_hash(const std::string& prev, const Event& e);

@@ -2,7 +2,6 @@
 #include "parse/runbook_parser.h"
 
 #include <fmt/format.h>
-#include <regex>
 
 #include "base/hash.h"
 #include "base/text.h"
@@ -34,18 +33,9 @@ const std::vector<std::string> kDefaultsKeys = {"timeout", "retry",      "budget
                                                 "idempotent", "on_failure", "continue_on_failure"};
 const std::vector<std::string> kCheckKeys = {"name", "expect", "within", "interval", "timeout", "mutates"};
 
-bool valid_id(const std::string& s) {
-  static const std::regex re("[a-z0-9][a-z0-9-]*");
-  return std::regex_match(s, re);
-}
-bool valid_step_id(const std::string& s) {
-  static const std::regex re("[A-Za-z0-9_][A-Za-z0-9_-]*");
-  return std::regex_match(s, re);
-}
-bool valid_name(const std::string& s) {
-  static const std::regex re("[A-Za-z_][A-Za-z0-9_]*");
-  return std::regex_match(s, re);
-}
+bool valid_id(const std::string& s) { return is_token(s, "a-z0-9", "a-z0-9-"); }
+bool valid_step_id(const std::string& s) { return is_token(s, "A-Za-z0-9_", "A-Za-z0-9_-"); }
+bool valid_name(const std::string& s) { return is_token(s, "A-Za-z_", "A-Za-z0-9_"); }
 
 class Parser {
  public:
@@ -334,10 +324,7 @@ class Parser {
     if (auto* n = v.get("expect")) s.expect = expression(*n, "'expect'");
   }
 
-  static bool valid_name_plugin(const std::string& k) {
-    static const std::regex re("[a-z][a-z0-9_-]*");
-    return std::regex_match(k, re);
-  }
+  static bool valid_name_plugin(const std::string& k) { return is_token(k, "a-z", "a-z0-9_-"); }
 
   model::Action action(const Node& key, const Node& params, const std::string& where) {
     model::Action a;

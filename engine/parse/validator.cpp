@@ -1,6 +1,8 @@
 // Semantic checks of a parsed runbook (see runbook_parser.h).
 #include <fmt/format.h>
 
+#include <set>
+
 #include "base/text.h"
 #include "expr/template.h"
 #include "yaml/check.h"
@@ -17,45 +19,12 @@ namespace {
 const std::vector<std::string> kRunFields = {"id",      "incident", "elapsed", "rto_remaining", "drill",
                                               "operator", "started", "start_epoch", "rto", "runbook"};
 const std::vector<std::string> kStepFields = {"outputs", "status", "attempts", "duration_ms", "error"};
-
-// Maps byte offsets of the source to positions (for `${{` inside multi-line strings).
-class SourceMap {
- public:
-  explicit SourceMap(const std::string& src) : src_(src) {
-    starts_.push_back(0);
-    for (size_t i = 0; i < src.size(); ++i)
-      if (src[i] == '\n') starts_.push_back(i + 1);
-  }
-  SourcePos at(size_t off) const {
-    auto it = std::upper_bound(starts_.begin(), starts_.end(), off);
-    size_t line = static_cast<size_t>(it - starts_.begin());
-    size_t start = starts_[line - 1];
-    int col = 1;
-    for (size_t i = start; i < off && i < src_.size(); ++i)
-      if ((static_cast<unsigned char>(src_[i]) & 0xC0) != 0x80) ++col;
-    return {static_cast<int>(line), col};
-  }
-  /// Position of the n-th (0-based) "${{" at or after byte `from`.
-  std::optional<size_t> nth_interp(long from, size_t n) const {
-    if (from < 0) return std::nullopt;
-    size_t p = static_cast<size_t>(from);
-    for (size_t k = 0;; ++k) {
-      p = src_.find("${{", p);
-      if (p == std::string::npos) return std::nullopt;
-      if (k == n) return p;
-      p += 3;
-    }
-  }
-
- private:
-  const std::string& src_;
-  std::vector<size_t> starts_;
-};
+constexpr size_t kMaxNameErrors = 20;
 
 class Validator {
  public:
   Validator(const Runbook& rb, const std::string& src, plugin::Registry& reg, Diagnostics& d)
-      : rb_(rb), map_(src), reg_(reg), d_(d) {
+      : rb_(rb), reg_(reg), d_(d) {
     for (auto& s : rb.steps) step_ids_.push_back(s.id);
     for (auto& i : rb.inputs) input_names_.push_back(i.name);
   }
@@ -115,89 +84,121 @@ class Validator {
 
   // ---- names -------------------------------------------------------------------------
   void names(const expr::Expression& e, bool result_ok, const char* where) {
+    // One report per distinct problem, at most kMaxNameErrors per expression: a generated
+    // 60 KB condition must not flood the terminal (positions are computed only to report).
+    std::set<std::string> seen;
+    size_t reported = 0;
+    auto report = [&](size_t offset, std::string msg) {
+      if (reported >= kMaxNameErrors || !seen.insert(msg).second) return;
+      ++reported;
+      d_.error(e.at(offset), std::move(msg));
+    };
     for (auto& ref : expr::name_refs(e)) {
-      SourcePos pos = e.at(ref.offset);
-      const std::string& root = ref.path[0];
-      if (root == "inputs") {
-        if (ref.path.size() >= 2 && !rb_.input(ref.path[1]))
-          d_.error(pos, fmt::format("input '{}' is not declared in 'inputs'{}", ref.path[1],
-                                    did_you_mean_suffix(ref.path[1], input_names_)));
-      } else if (root == "steps") {
-        if (ref.path.size() < 2) continue;
-        const Step* s = rb_.find(ref.path[1]);
-        if (!s) {
-          d_.error(pos, fmt::format("step '{}' is not defined{}", ref.path[1], did_you_mean_suffix(ref.path[1], step_ids_)));
-          continue;
-        }
-        if (ref.path.size() < 3) continue;
-        if (std::find(kStepFields.begin(), kStepFields.end(), ref.path[2]) == kStepFields.end()) {
-          d_.error(pos, fmt::format("steps.{} has no '{}' (it has {}){}", s->id, ref.path[2], join(kStepFields, ", "),
-                                    did_you_mean_suffix(ref.path[2], kStepFields)));
-          continue;
-        }
-        if (ref.path[2] == "outputs" && ref.path.size() >= 4) {
-          bool declared = false;
-          std::vector<std::string> outs;
-          for (auto& o : s->outputs) {
-            outs.push_back(o.name);
-            declared = declared || o.name == ref.path[3];
-          }
-          if (!declared)
-            d_.error(pos, fmt::format("step '{}' does not declare output '{}'{}", s->id, ref.path[3],
-                                      did_you_mean_suffix(ref.path[3], outs)));
-        }
-      } else if (root == "result") {
-        if (!result_ok)
-          d_.error(pos, fmt::format("'result' is not available {} (only in expect, outputs, record and choose)", where));
-      } else if (root == "run") {
-        if (ref.path.size() >= 2 && std::find(kRunFields.begin(), kRunFields.end(), ref.path[1]) == kRunFields.end())
-          d_.error(pos, fmt::format("run has no '{}'{}", ref.path[1], did_you_mean_suffix(ref.path[1], kRunFields)));
-      } else if (root == "env") {
-      } else {
-        d_.error(pos, fmt::format("unknown name '{}' (names start with inputs, steps, result, env or run){}", root,
-                                  did_you_mean_suffix(root, expr::root_names())));
-      }
+      if (reported >= kMaxNameErrors) break;
+      if (auto msg = name_problem(ref, result_ok, where)) report(ref.offset, std::move(*msg));
     }
-    functions(e, e.root);
+    functions(e, report);
   }
 
-  void functions(const expr::Expression& e, const expr::NodePtr& n) {
-    if (!n) return;
-    if (n->kind == expr::Node::Kind::Call) {
-      auto& fns = expr::function_names();
-      if (std::find(fns.begin(), fns.end(), n->name) == fns.end())
-        d_.error(e.at(n->offset), fmt::format("unknown function '{}'{}", n->name, did_you_mean_suffix(n->name, fns)));
+  std::optional<std::string> name_problem(const expr::NameRef& ref, bool result_ok, const char* where) const {
+    const std::string& root = ref.path[0];
+    if (root == "inputs") {
+      if (ref.path.size() >= 2 && !rb_.input(ref.path[1]))
+        return fmt::format("input '{}' is not declared in 'inputs'{}", ref.path[1],
+                           did_you_mean_suffix(ref.path[1], input_names_));
+    } else if (root == "steps") {
+      if (ref.path.size() < 2) return std::nullopt;
+      const Step* s = rb_.find(ref.path[1]);
+      if (!s)
+        return fmt::format("step '{}' is not defined{}", ref.path[1], did_you_mean_suffix(ref.path[1], step_ids_));
+      if (ref.path.size() < 3) return std::nullopt;
+      if (std::find(kStepFields.begin(), kStepFields.end(), ref.path[2]) == kStepFields.end())
+        return fmt::format("steps.{} has no '{}' (it has {}){}", s->id, ref.path[2], join(kStepFields, ", "),
+                           did_you_mean_suffix(ref.path[2], kStepFields));
+      if (ref.path[2] == "outputs" && ref.path.size() >= 4) {
+        std::vector<std::string> outs;
+        for (auto& o : s->outputs) {
+          if (o.name == ref.path[3]) return std::nullopt;
+          outs.push_back(o.name);
+        }
+        return fmt::format("step '{}' does not declare output '{}'{}", s->id, ref.path[3],
+                           did_you_mean_suffix(ref.path[3], outs));
+      }
+    } else if (root == "result") {
+      if (!result_ok)
+        return fmt::format("'result' is not available {} (only in expect, outputs, record and choose)", where);
+    } else if (root == "run") {
+      if (ref.path.size() >= 2 && std::find(kRunFields.begin(), kRunFields.end(), ref.path[1]) == kRunFields.end())
+        return fmt::format("run has no '{}'{}", ref.path[1], did_you_mean_suffix(ref.path[1], kRunFields));
+    } else if (root != "env") {
+      return fmt::format("unknown name '{}' (names start with inputs, steps, result, env or run){}", root,
+                         did_you_mean_suffix(root, expr::root_names()));
     }
-    for (auto& k : n->kids) functions(e, k);
+    return std::nullopt;
+  }
+
+  // Unknown functions, and literal patterns of matches() that RE2 cannot compile. The
+  // walk is iterative (an explicit stack) although parse() bounds the depth anyway.
+  template <class Report>
+  void functions(const expr::Expression& e, Report& report) {
+    std::vector<const expr::Node*> todo;
+    if (e.root) todo.push_back(e.root.get());
+    auto& fns = expr::function_names();
+    while (!todo.empty()) {
+      const expr::Node* n = todo.back();
+      todo.pop_back();
+      if (n->kind == expr::Node::Kind::Call) {
+        if (std::find(fns.begin(), fns.end(), n->name) == fns.end())
+          report(n->offset, fmt::format("unknown function '{}'{}", n->name, did_you_mean_suffix(n->name, fns)));
+        if (n->name == "matches" && n->kids.size() == 2 && n->kids[1]->kind == expr::Node::Kind::Literal &&
+            n->kids[1]->literal.is_string()) {
+          std::string why = expr::regex_error(n->kids[1]->literal.get<std::string>());
+          if (!why.empty()) report(n->kids[1]->offset, fmt::format("invalid regular expression in matches(): {}", why));
+        }
+      }
+      for (auto& k : n->kids) todo.push_back(k.get());
+    }
   }
 
   // ---- templates in strings ----------------------------------------------------------
-  // Position of byte `off` of a scalar's value.
-  SourcePos scalar_pos(const yaml::Node& n, size_t off, size_t nth) {
-    bool single_line = n.scalar.find('\n') == std::string::npos;
-    if (single_line && n.style != '|' && n.style != '>') {
-      expr::Expression probe;
-      probe.text = n.scalar;
-      probe.pos = text_pos(n);
-      return probe.at(off);
+  // Positions inside a scalar's value: the loader recorded where each `${{` stands in the
+  // file (exact in block and multi-line scalars); a scalar built in code (env values) has
+  // only its start, and a single-line one is then counted through in one pass.
+  class ScalarPos {
+   public:
+    explicit ScalarPos(const yaml::Node& n) : n_(n), pos_(yaml::text_pos(n)) {}
+    /// Position of byte `off` of the value, `open` being the offset of the `${{` it
+    /// follows (the `nth` of the value).
+    SourcePos at(size_t off, size_t open, size_t nth) {
+      if (nth < n_.interps.size()) return yaml::interp_pos(n_, nth, static_cast<int>(off - open));
+      if (n_.style == '|' || n_.style == '>' || !pos_.known()) return yaml::text_pos(n_);
+      for (; off_ < off && off_ < n_.scalar.size(); ++off_) {
+        char c = n_.scalar[off_];
+        if (c == '\n') {
+          ++pos_.line;
+          pos_.col = 1;
+        } else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) {
+          ++pos_.col;
+        }
+      }
+      return pos_;
     }
-    if (auto p = map_.nth_interp(n.offset, nth)) {
-      SourcePos sp = map_.at(*p);
-      // `off` points at or after "${{"; shift within the line.
-      size_t before = n.scalar.rfind("${{", off);
-      if (before != std::string::npos) sp.col += static_cast<int>(off - before);
-      return sp;
-    }
-    return n.pos;
-  }
+
+   private:
+    const yaml::Node& n_;
+    SourcePos pos_;  // of byte off_ (single-line fallback)
+    size_t off_ = 0;
+  };
 
   void template_string(const yaml::Node& n, bool result_ok, const char* where) {
     if (!n.is_scalar() || !expr::has_interpolation(n.scalar)) return;
+    ScalarPos pos(n);
     expr::Error err;
     auto t = expr::parse_template(n.scalar, SourcePos{}, &err);
     if (!t) {
-      size_t nth = count_interp(n.scalar, err.offset);
-      d_.error(scalar_pos(n, err.offset, nth), fmt::format("in '${{{{ }}}}': {}", err.message));
+      size_t nth = 0, open = n.scalar.find("${{");
+      for (size_t p = open; p != std::string::npos && p <= err.offset; p = n.scalar.find("${{", p + 3), ++nth) open = p;
+      d_.error(pos.at(err.offset, open, nth == 0 ? 0 : nth - 1), fmt::format("in '${{{{ }}}}': {}", err.message));
       return;
     }
     size_t nth = 0;
@@ -208,18 +209,9 @@ class Validator {
       size_t body = n.scalar.find_first_not_of(" \t", open + 3);
       search = open + 3;
       expr::Expression e = *part.expr;
-      e.pos = scalar_pos(n, body, nth++);
+      e.pos = pos.at(body, open, nth++);
       names(e, result_ok, where);
     }
-  }
-
-  static size_t count_interp(const std::string& s, size_t upto) {
-    size_t n = 0, p = 0;
-    while ((p = s.find("${{", p)) != std::string::npos && p + 3 <= upto) {
-      ++n;
-      p += 3;
-    }
-    return n == 0 ? 0 : n - 1;
   }
 
   void template_tree(const yaml::Node& n, const std::vector<std::string>& raw, const std::string& kind,
@@ -242,7 +234,7 @@ class Validator {
     auto report = [&](const yaml::Node& s) {
       size_t off = s.scalar.find("${{");
       if (off == std::string::npos) return;
-      d_.error(scalar_pos(s, off, 0),
+      d_.error(ScalarPos(s).at(off, off, 0),
                fmt::format("'${{{{ }}}}' inside {} '{}': values must go through 'params' ($1, $2 …), "
                            "never into the SQL text",
                            kind, key));
@@ -308,7 +300,6 @@ class Validator {
   }
 
   const Runbook& rb_;
-  SourceMap map_;
   plugin::Registry& reg_;
   Diagnostics& d_;
   std::vector<std::string> step_ids_;

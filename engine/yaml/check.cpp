@@ -92,4 +92,11 @@ SourcePos text_pos(const Node& n) {
   return p;
 }
 
+SourcePos interp_pos(const Node& n, size_t nth, int shift) {
+  if (nth >= n.interps.size()) return text_pos(n);
+  SourcePos p = n.interps[nth];
+  p.col += shift;
+  return p;
+}
+
 }  // namespace rb::yaml

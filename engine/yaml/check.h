@@ -33,4 +33,9 @@ bool want_seq(const Node& n, std::string_view what, Diagnostics& d);
 /// The position where a scalar's text starts (after an opening quote).
 SourcePos text_pos(const Node& n);
 
+/// The file position of the `nth` (0-based) `${{` of a scalar's value, moved `shift`
+/// characters right (to point inside the `${{ … }}` on its line). Falls back to
+/// text_pos(n) when the loader did not record it (a node built in code).
+SourcePos interp_pos(const Node& n, size_t nth, int shift = 0);
+
 }  // namespace rb::yaml

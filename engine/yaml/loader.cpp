@@ -148,6 +148,7 @@ class TreeBuilder : public YAML::EventHandler {
     }
     if (!tag.empty() && tag != "!" && tag != "?")
       throw LoadAbort{n.pos, fmt::format("YAML tags are not supported ('{}')", tag)};
+    if (value.find("${{") != std::string::npos) find_interps(n, mark);
     add(std::move(n), anchor);
   }
 
@@ -230,6 +231,36 @@ class TreeBuilder : public YAML::EventHandler {
     f.node.entries.push_back(Entry{std::move(f.key), std::move(n)});
     f.key = Node{};
     f.has_key = false;
+  }
+
+  // Records where each `${{` of the scalar's value stands in the source: the value's k-th
+  // `${{` is the source's k-th from the scalar's start (YAML folding and indentation
+  // change what lies between them, never the `${{` themselves). One pass over the
+  // scalar's source text.
+  void find_interps(Node& n, const YAML::Mark& mark) {
+    size_t want = 0;
+    for (size_t p = n.scalar.find("${{"); p != std::string::npos; p = n.scalar.find("${{", p + 3)) ++want;
+    if (mark.pos < 0) return;
+    SourcePos pos = n.pos;
+    size_t i = static_cast<size_t>(mark.pos);
+    // A `${{` written as escapes in a quoted scalar has no twin in the source: the scan
+    // stops within a bound proportional to the value, so such scalars cost linear time.
+    size_t end = std::min(src_.size(), i + 16 * n.scalar.size() + 256);
+    while (n.interps.size() < want && i < end) {
+      if (src_.compare(i, 3, "${{") == 0) {
+        n.interps.push_back(pos);
+        i += 3;
+        pos.col += 3;
+        continue;
+      }
+      if (src_[i] == '\n') {
+        ++pos.line;
+        pos.col = 1;
+      } else if ((static_cast<unsigned char>(src_[i]) & 0xC0) != 0x80) {
+        ++pos.col;
+      }
+      ++i;
+    }
   }
 
   // Whether the quoted scalar opening at `at` is closed before the end of the source.
@@ -340,7 +371,9 @@ bool load_string(std::string_view bytes, Node& out, Diagnostics& diag, const Loa
 
 bool load_file(const std::string& path, Node& out, Diagnostics& diag, const LoadLimits& limits,
                std::string* content) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; anything but a
+  // regular file is refused below, before any read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     diag.error({}, fmt::format("cannot open file: {}", std::strerror(errno)));
     return false;
@@ -348,7 +381,7 @@ bool load_file(const std::string& path, Node& out, Diagnostics& diag, const Load
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    diag.error({}, "not a regular file");
+    diag.error({}, "not a regular file (a runbook, drills or inputs file must be a plain file)");
     return false;
   }
   if (static_cast<size_t>(st.st_size) > limits.max_bytes) {

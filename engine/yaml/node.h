@@ -25,6 +25,9 @@ struct Node {
   bool quoted = false;  ///< Scalar written in quotes or as a block: never a number/bool/null
   char style = 0;       ///< Scalar: '\'' or '"' (quoted), '|' or '>' (block), 0 (plain)
   long offset = -1;     ///< byte offset of the node in the source
+  /// Scalar: where each `${{` of the value starts in the file, in order (filled by the
+  /// loader for scalars holding one; exact for block and multi-line scalars too).
+  std::vector<SourcePos> interps;
   std::vector<Node> items;                     ///< Seq
   std::vector<Entry> entries;                  ///< Map, in source order (keys are Scalars)
 

@@ -82,7 +82,7 @@ class ExternalPlugin : public plugin::Plugin {
           Value resp;
           auto lines = split_lines(ex.out);
           for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-            auto v = Value::parse(*it, nullptr, false);
+            auto v = parse_json_bounded(*it);
             if (!v.is_discarded() && v.is_object()) {
               resp = std::move(v);
               break;

@@ -3,6 +3,10 @@
 // number of requests in flight costs no thread or process.
 #include "http/http.h"
 
+#include "base/events.h"
+
+#include "http/url.h"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -15,7 +19,6 @@
 
 #include "base/text.h"
 #include "yaml/check.h"
-#include "base/events.h"
 
 namespace rb::plugins {
 namespace {
@@ -310,7 +313,7 @@ struct Transfer : plugin::Running, std::enable_shared_from_this<Transfer> {
       o.result["body_truncated"] = true;
       o.result["body_bytes"] = body_bytes;
     }
-    auto j = Value::parse(body, nullptr, false);
+    auto j = parse_json_bounded(body);
     if (!j.is_discarded()) o.result["json"] = std::move(j);
     o.result["duration_ms"] = ms;
     o.result["url"] = req.url;
@@ -360,8 +363,8 @@ class HttpPlugin : public plugin::Plugin {
                       fmt::format("in http {}", ctx.where), ctx.diag);
     if (!p.get("url")) ctx.diag.error(p.pos, fmt::format("'http' {} needs 'url'", ctx.where));
     else if (auto u = yaml::want_string(*p.get("url"), "'url'", ctx.diag)) {
-      if (u->find("${{") == std::string::npos && !u->starts_with("http://") && !u->starts_with("https://"))
-        ctx.diag.error(yaml::text_pos(*p.get("url")), "http 'url' must start with http:// or https://");
+      if (u->find("${{") == std::string::npos)
+        if (auto why = http::static_url_problem(*u)) ctx.diag.error(yaml::text_pos(*p.get("url")), *why);
     }
     if (auto* m = p.get("method")) {
       if (auto s = yaml::want_string(*m, "'method'", ctx.diag)) {
@@ -374,9 +377,18 @@ class HttpPlugin : public plugin::Plugin {
     if (p.get("body") && p.get("json")) ctx.diag.error(p.entry("json")->first.pos, "give 'body' or 'json', not both");
     if (auto* h = p.get("headers")) {
       if (yaml::want_map(*h, "'headers'", ctx.diag))
-        for (auto& [k, v] : h->entries)
-          if (!v.is_scalar()) ctx.diag.error(v.pos, fmt::format("header '{}' must be a single value", k.scalar));
+        for (auto& [k, v] : h->entries) {
+          if (!v.is_scalar()) {
+            ctx.diag.error(v.pos, fmt::format("header '{}' must be a single value", k.scalar));
+            continue;
+          }
+          // Static text is checked now; interpolated values when the step renders them.
+          std::string value = v.scalar.find("${{") == std::string::npos ? v.scalar : std::string();
+          if (auto why = http::header_problem(k.scalar, value)) ctx.diag.error(yaml::text_pos(v), *why + ": never sent");
+        }
     }
+    if (auto* ih = p.get("idempotency_header"); ih && ih->is_scalar() && ih->quoted)
+      if (auto why = http::header_problem(ih->scalar, "")) ctx.diag.error(yaml::text_pos(*ih), *why);
     if (auto* t = p.get("timeout")) yaml::want_duration(*t, "'timeout'", ctx.diag);
     if (auto* i = p.get("insecure")) yaml::want_bool(*i, "'insecure'", ctx.diag);
   }
@@ -386,6 +398,26 @@ class HttpPlugin : public plugin::Plugin {
     auto* m = p.get("method");
     if (!m || !m->is_scalar()) return false;
     return !(m->scalar == "GET" || m->scalar == "HEAD" || m->scalar == "OPTIONS");
+  }
+
+  // The URL is built from its template (values encoded for their component); headers
+  // holding CR, LF or NUL fail the step before anything is sent.
+  Value render(const yaml::Node& p, plugin::Renderer& r) const override {
+    if (p.is_scalar()) return http::render_url(p, r);
+    Value out = Value::object();
+    for (auto& [k, v] : p.entries) {
+      if (k.scalar == "url" && v.is_scalar()) out["url"] = http::render_url(v, r);
+      else out[k.scalar] = r.render(v);
+    }
+    if (const yaml::Node* h = p.get("headers"); h && out.contains("headers") && out["headers"].is_object()) {
+      for (auto& [k, v] : out["headers"].items()) {
+        if (auto problem = http::header_problem(k, to_text(v))) {
+          const yaml::Node* at = h->get(k);
+          throw plugin::RenderError{at ? yaml::text_pos(*at) : h->pos, *problem + ": the request was not sent"};
+        }
+      }
+    }
+    return out;
   }
 
   std::string describe(const Value& p) const override {
@@ -428,6 +460,19 @@ class HttpPlugin : public plugin::Plugin {
       }
     }
     if (r.timeout_ms == 0 && ctx.timeout) r.timeout_ms = static_cast<long>(ctx.timeout->count());
+    for (auto& h : r.headers) {
+      // Rendered headers were checked; this also covers the idempotency header and any
+      // caller that did not render through render().
+      size_t colon = h.find(": ");
+      if (auto why = http::header_problem(h.substr(0, colon), colon == std::string::npos ? "" : h.substr(colon + 2))) {
+        plugin::Outcome o;
+        o.error = *why + ": the request was not sent";
+        t->complete(std::move(o));
+        auto hnd = std::make_unique<Handle>();
+        hnd->t = t;
+        return hnd;
+      }
+    }
     if (r.insecure && ctx.emit) ctx.emit(ev::kHttpInsecure, Value{{"url", r.url}});
     std::string err;
     if (!t->begin(&err)) {

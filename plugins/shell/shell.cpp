@@ -1,5 +1,7 @@
 #include "shell/shell.h"
 
+#include "shell/script.h"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -15,60 +17,84 @@ using yaml::check_keys;
 
 constexpr size_t kOutputCap = 1u << 20;   // bytes kept per stream
 
-// Rewrites a command string so that every `${{ expr }}` becomes a reference to an
-// environment variable holding the value, quoted for the place it stands in:
-//   outside quotes  ->  "${RB_ARG_n}"
-//   in "double"     ->  ${RB_ARG_n}
-//   in 'single'     ->  '"${RB_ARG_n}"'
-// The shell then sees data, never code, whatever the value holds.
+// Renders a command string: each `${{ expr }}` becomes a reference to an environment
+// variable holding its value, quoted for its place (script.h): the shell sees data,
+// never code, whatever the value holds. A place validation refuses is refused here too.
 Value render_script(const yaml::Node& n, plugin::Renderer& r) {
   const std::string& src = n.scalar;
-  std::string script, display;
+  shell::Analysis a = shell::analyze(src);
+  if (a.error) throw plugin::RenderError{n.pos, fmt::format("in '${{{{ }}}}': {}", a.error->second)};
+  std::vector<std::string> names;
+  std::string display;
   Value args = Value::object();
-  char quote = 0;  // 0, '\'' or '"'
-  size_t i = 0;
-  int argn = 0;
-  while (i < src.size()) {
-    if (src.compare(i, 3, "${{") == 0) {
-      size_t close = src.find("}}", i + 3);
-      if (close == std::string::npos) throw plugin::RenderError{n.pos, "'${{' without a closing '}}'"};
-      std::string body(trim(std::string_view(src).substr(i + 3, close - i - 3)));
-      expr::Error err;
-      auto e = expr::parse(body, n.pos, &err);
-      if (!e) throw plugin::RenderError{n.pos, fmt::format("in '${{{{ }}}}': {}", err.message)};
-      Value v = r.eval(*e);
-      std::string name = fmt::format("RB_ARG_{}", ++argn);
-      args[name] = to_text(v);
-      if (quote == 0) script += "\"${" + name + "}\"";
-      else if (quote == '"') script += "${" + name + "}";
-      else script += "'\"${" + name + "}\"'";
-      display += to_text(v);
-      i = close + 2;
-      continue;
-    }
-    char c = src[i];
-    if (quote == 0 && c == '\\' && i + 1 < src.size()) {
-      script += src.substr(i, 2);
-      display += src.substr(i, 2);
-      i += 2;
-      continue;
-    }
-    if (quote == '"' && c == '\\' && i + 1 < src.size()) {
-      script += src.substr(i, 2);
-      display += src.substr(i, 2);
-      i += 2;
-      continue;
-    }
-    if (quote == 0 && (c == '\'' || c == '"')) quote = c;
-    else if (quote == c) quote = 0;
-    script += c;
-    display += c;
-    ++i;
+  size_t at = 0;
+  for (size_t k = 0; k < a.interps.size(); ++k) {
+    const shell::Interp& i = a.interps[k];
+    if (!shell::is_safe(i.place)) throw plugin::RenderError{yaml::interp_pos(n, k), shell::refusal(i)};
+    expr::Error err;
+    auto e = expr::parse(i.expr, yaml::interp_pos(n, k), &err);
+    if (!e) throw plugin::RenderError{yaml::interp_pos(n, k), fmt::format("in '${{{{ }}}}': {}", err.message)};
+    std::string value = to_text(r.eval(*e));
+    names.push_back(fmt::format("RB_ARG_{}", k + 1));
+    args[names.back()] = value;
+    display.append(src, at, i.open - at);
+    display += value;
+    at = i.end;
   }
+  display.append(src, at, std::string::npos);
   Value out = Value::object();
-  out["script"] = script;
+  out["script"] = a.interps.empty() ? src : shell::rewrite(src, a, names);
   out["args"] = args;
   out["display"] = display;
+  return out;
+}
+
+// Reports every `${{ }}` of a command string (or of an argv list) standing where a shell
+// or another program would parse it as code.
+void validate_command(const yaml::Node& cmd, const plugin::ValidateContext& ctx) {
+  auto report = [&](const yaml::Node& n, const shell::Analysis& a) {
+    if (a.error) {
+      size_t nth = 0;
+      for (size_t p = n.scalar.find("${{"); p != std::string::npos && p < a.error->first; p = n.scalar.find("${{", p + 3))
+        ++nth;
+      ctx.diag.error(yaml::interp_pos(n, nth), fmt::format("in '${{{{ }}}}': {}", a.error->second));
+    }
+    for (size_t k = 0; k < a.interps.size(); ++k)
+      if (!shell::is_safe(a.interps[k].place)) ctx.diag.error(yaml::interp_pos(n, k), shell::refusal(a.interps[k]));
+  };
+  if (cmd.is_scalar()) {
+    report(cmd, shell::analyze(cmd.scalar));
+    return;
+  }
+  if (!cmd.is_seq()) return;
+  std::vector<std::string> argv;
+  for (auto& item : cmd.items) argv.push_back(item.is_scalar() ? item.scalar : std::string());
+  auto each = shell::analyze_argv(argv);
+  for (size_t k = 0; k < cmd.items.size(); ++k)
+    if (cmd.items[k].is_scalar()) report(cmd.items[k], each[k]);
+}
+
+// The program of `cmd` (a command string or an argv list) that reads the step's stdin as
+// code, if any.
+std::optional<std::string> stdin_reader_of(const yaml::Node& cmd) {
+  if (cmd.is_scalar()) return shell::analyze(cmd.scalar).stdin_reader;
+  if (!cmd.is_seq() || cmd.items.empty()) return std::nullopt;
+  std::vector<std::string> argv;
+  for (auto& item : cmd.items) argv.push_back(item.is_scalar() ? item.scalar : std::string());
+  return shell::analyze_argv(argv)[0].stdin_reader;
+}
+
+// `${{ }}` in `stdin` when the command reads its stdin as code: the first refused
+// interp's position and message (validation reports each; render throws the first).
+std::vector<std::pair<SourcePos, std::string>> stdin_problems(const yaml::Node& cmd, const yaml::Node& in) {
+  std::vector<std::pair<SourcePos, std::string>> out;
+  if (!in.is_scalar() || in.scalar.find("${{") == std::string::npos) return out;
+  auto reader = stdin_reader_of(cmd);
+  if (!reader) return out;
+  // The stdin text is data for the lexer's purpose: only its `${{ }}` are listed.
+  auto a = shell::analyze_argv({in.scalar});
+  for (size_t k = 0; k < a[0].interps.size(); ++k)
+    out.emplace_back(yaml::interp_pos(in, k), shell::stdin_refusal(a[0].interps[k], *reader));
   return out;
 }
 
@@ -79,6 +105,7 @@ class ShellPlugin : public plugin::Plugin {
   void validate(const yaml::Node& p, const plugin::ValidateContext& ctx) const override {
     if (p.is_scalar()) {
       if (trim(p.scalar).empty()) ctx.diag.error(p.pos, fmt::format("empty shell command {}", ctx.where));
+      validate_command(p, ctx);
       return;
     }
     if (!p.is_map()) {
@@ -99,8 +126,11 @@ class ShellPlugin : public plugin::Plugin {
     } else if (!cmd->is_scalar()) {
       ctx.diag.error(cmd->pos, "'command' must be a string or a list of arguments");
     }
+    validate_command(*cmd, ctx);
     for (const char* k : {"cwd", "stdin"})
       if (auto* n = p.get(k)) yaml::want_string(*n, fmt::format("'{}'", k), ctx.diag);
+    if (auto* in = p.get("stdin"))
+      for (auto& [pos, why] : stdin_problems(*cmd, *in)) ctx.diag.error(pos, why);
   }
 
   Value render(const yaml::Node& p, plugin::Renderer& r) const override {
@@ -109,11 +139,21 @@ class ShellPlugin : public plugin::Plugin {
     if (cmd && cmd->is_scalar()) {
       out = render_script(*cmd, r);
     } else if (cmd && cmd->is_seq()) {
+      std::vector<std::string> raw;
+      for (auto& a : cmd->items) raw.push_back(a.is_scalar() ? a.scalar : std::string());
+      auto each = shell::analyze_argv(raw);
+      for (size_t k = 0; k < each.size(); ++k)
+        for (size_t j = 0; j < each[k].interps.size(); ++j)
+          if (!shell::is_safe(each[k].interps[j].place))
+            throw plugin::RenderError{yaml::interp_pos(cmd->items[k], j), shell::refusal(each[k].interps[j])};
       Value argv = Value::array();
       for (auto& a : cmd->items) argv.push_back(to_text(r.render(a)));
       out["argv"] = argv;
     }
     if (p.is_map()) {
+      if (auto* in = p.get("stdin"); in && cmd)
+        if (auto problems = stdin_problems(*cmd, *in); !problems.empty())
+          throw plugin::RenderError{problems[0].first, problems[0].second};
       if (auto* n = p.get("cwd")) out["cwd"] = to_text(r.render(*n));
       if (auto* n = p.get("stdin")) out["stdin"] = to_text(r.render(*n));
     }
@@ -184,7 +224,7 @@ class ShellPlugin : public plugin::Plugin {
         // stdout that is one JSON document is also given parsed, as result.json.
         std::string_view body = trim(ex.out);
         if (!body.empty() && (body.front() == '{' || body.front() == '[') && !ex.out_truncated) {
-          auto j = Value::parse(body, nullptr, false);
+          auto j = parse_json_bounded(body);
           if (!j.is_discarded()) o.result["json"] = std::move(j);
         }
       }

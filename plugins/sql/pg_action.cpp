@@ -47,7 +47,7 @@ Value cell(const PGresult* r, int row, int col) {
     }
     case 16: return s == "t";
     case 114: case 3802: {
-      auto v = Value::parse(s, nullptr, false);
+      auto v = parse_json_bounded(s);
       return v.is_discarded() ? Value(s) : v;
     }
     default: return s;

@@ -127,3 +127,39 @@ TEST_CASE("TemplateTest.SingleExpressionKeepsItsType") {
   CHECK(expr::render(*t2, s, &err)->value == "n=5 on db");
   CHECK_FALSE(expr::parse_template("x ${{ unclosed", {1, 1}, &err));
 }
+
+TEST_CASE("ExprTest.BoundedDepthAndSize") {
+  std::string deep = std::string(200, '(') + "1" + std::string(200, ')');
+  CHECK(eval_error(deep) == "parse: expression nested too deeply (over 100 levels)");
+  CHECK(eval_error(std::string(200, '!') + "true") == "parse: expression nested too deeply (over 100 levels)");
+  std::string sum = "1";
+  for (int i = 0; i < 150; ++i) sum += " + 1";
+  CHECK(eval_error(sum) == "parse: expression nested too deeply (over 100 levels)");
+  CHECK(eval_error("1e999 > 0") == "parse: number literal out of range");  // found by fuzz_expr
+  CHECK(eval_error("iso_time(17954101000)").starts_with("iso_time(): time out of range"));  // fuzz_expr: UB
+  CHECK(eval_error("'" + std::string(70000, 'a') + "'").starts_with("parse: expression is too long (70002 bytes"));
+  // A chain of && / || is one flat node: long conditions stay valid and short-circuit.
+  std::string chain = "inputs.n == 5";
+  for (int i = 0; i < 3000; ++i) chain += " && inputs.n == 5";
+  CHECK(eval(chain) == true);
+  CHECK(eval(chain + " && inputs.n == 6") == false);
+  CHECK(eval("false || false || inputs.n") == true);
+  CHECK(eval("inputs.n > 1 || inputs.nope.x") == true);  // the second operand is never evaluated
+}
+
+TEST_CASE("ExprTest.MatchesIsLinear") {
+  std::string big(1 << 20, 'a');
+  expr::Error err;
+  auto e = expr::parse("matches(result.stdout, '^a*$') && !matches(result.stdout, '(a+)+b$')", {1, 1}, &err);
+  REQUIRE(e);
+  MapScope s;
+  s.result["stdout"] = big;
+  auto r = expr::evaluate(*e, s, &err);
+  REQUIRE_MESSAGE(r, err.message);
+  CHECK(r->value == true);
+  CHECK(eval("matches('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!', '(a+)+$')") == false);
+  CHECK(eval_error("matches('a', '(a')").starts_with("invalid regular expression: missing )"));
+  CHECK(eval_error("matches('a', '(?=a)')").starts_with("invalid regular expression"));
+  CHECK(expr::regex_error("^[a-z]+$").empty());
+  CHECK(!expr::regex_error("a{2,1}").empty());
+}
