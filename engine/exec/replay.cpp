@@ -34,6 +34,7 @@ Replay replay(const model::Runbook& rb, const std::vector<journal::Event>& event
       ss.outputs = e.data.value("outputs", Value::object());
       ss.duration_ms = e.data.value("duration_ms", 0LL);
       ss.error.clear();
+      if (e.data.contains("result")) ss.hosts = fleet_hosts_of(e.data["result"]);
       if (const model::Step* s = rb.find(e.step); s && s->rollback) p.rollback_stack.push_back(e.step);
     } else if (t == ev::kStepFailed) {
       in_flight = false;
