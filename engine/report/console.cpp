@@ -94,6 +94,8 @@ std::string Console::describe(const journal::Event& e) {
                         d["rto"].value("met", false) ? " (met)" : " (missed)");
     return fmt::format("{} run {}: {}{}", icon, status, s("reason"), rto);
   }
+  if (t == ev::kHostSucceeded) return fmt::format("  ✔ {} on {} ({})", e.step, s("host"), ms_text(d.value("duration_ms", Value(0))));
+  if (t == ev::kHostFailed) return fmt::format("  ✖ {} on {}: {}", e.step, s("host"), s("error"));
   if (t == ev::kHttpInsecure) return fmt::format("⚠ {}: TLS verification disabled for {}", e.step, s("url"));
   return fmt::format("{} {}", t, d.dump());
 }

@@ -67,7 +67,9 @@ bool split_subscript(const std::string& t, std::string* base, std::string* sub) 
 bool apply_subscript(const std::vector<std::string>& in, const std::string& sub, std::vector<std::string>* out,
                      std::string* err) {
   auto num = [](const std::string& s, long* v) {
-    if (s.empty() || s.size() > 9 || s.find_first_not_of("-0123456789") != std::string::npos || s.rfind('-') > 0)
+    size_t minus = s.rfind('-');
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("-0123456789") != std::string::npos ||
+        (minus != std::string::npos && minus > 0) || s == "-")
       return false;
     *v = std::stol(s);
     return true;
