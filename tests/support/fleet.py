@@ -188,7 +188,34 @@ class Fleet:
         if pending:
             raise RuntimeError(f"sshd not listening for {sorted(pending)}")
 
+    @staticmethod
+    def _descendants(roots):
+        """Pids of every descendant of `roots` (sshd forks one process per connection)."""
+        children = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+        out, todo = [], list(roots)
+        while todo:
+            p = todo.pop()
+            for c in children.get(p, []):
+                out.append(c)
+                todo.append(c)
+        return out
+
     def stop(self):
+        leftovers = self._descendants([p.pid for p in self.procs])
+        for pid in leftovers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         for p in self.procs:
             try:
                 os.killpg(p.pid, signal.SIGTERM)
@@ -234,9 +261,10 @@ class Fleet:
         return out
 
     def processes_of(self, h):
-        """[(pid, argv)] of the processes running on host h (its sessions' descendants)."""
+        """[(pid, argv)] of the processes running on host h: the ones whose environment
+        holds its SIM_HOST (its sessions and everything they started)."""
         out = []
-        for pid in self._pids_with(f"SIM_HOST={h}\0".rstrip("\0")):
+        for pid in self._pids_with(f"SIM_HOST={h}"):
             try:
                 with open(f"/proc/{pid}/environ", "rb") as f:
                     if f"SIM_HOST={h}".encode() not in f.read().split(b"\0"):
@@ -267,6 +295,11 @@ def main(argv):
         d = os.path.abspath(argv[1])
         with open(os.path.join(d, "fleet.json")) as fj:
             desc = json.load(fj)
+        for pid in Fleet._descendants(desc["pids"]):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         for pid in desc["pids"]:
             try:
                 os.killpg(pid, signal.SIGTERM)
