@@ -30,6 +30,7 @@ constexpr const char* kBootstrap =
     "wait $p; rc=$?; "
     "kill $w 2>/dev/null; "
     "if kill -0 -$p 2>/dev/null; then kill -TERM -$p 2>/dev/null; sleep 1; kill -KILL -$p 2>/dev/null; fi; "
+    "[ $rc -ne 255 ] || echo \"runbook: the command exited with 255\" >&2; "  // vs ssh's own 255
     "exit $rc";
 
 bool env_name(const std::string& n) {
@@ -115,9 +116,10 @@ std::string ssh_failure(int exit_code, const std::string& err, const std::string
   if (has("Connection refused") || has("Could not resolve") || has("timed out") || has("No route to host") ||
       has("Network is unreachable"))
     return fmt::format("cannot connect to {}: {}; nothing was run", address, last);
-  if (has("closed") || has("Broken pipe") || has("Connection reset") || has("Timeout, server"))
-    return fmt::format("connection to {} lost: {}", address, last);
-  return fmt::format("ssh to {} failed (exit 255){}", address, last.empty() ? "" : ": " + last);
+  if (last == "runbook: the command exited with 255") return {};  // the script's own exit code
+  if (last.empty() || has("closed") || has("Broken pipe") || has("Connection reset") || has("Timeout, server"))
+    return fmt::format("connection to {} lost before the command finished{}", address, last.empty() ? "" : ": " + last);
+  return fmt::format("ssh to {} failed (exit 255): {}", address, last);
 }
 
 }  // namespace rb::plugins::fleet

@@ -19,7 +19,9 @@
 // ssh lives, so EOF means the engine stopped this host (timeout, cancel) or the connection
 // was lost, and the bootstrap kills the script's whole group (SIGTERM, SIGKILL after the
 // grace). When the script ends, what it left in its group is stopped too. Exit status:
-// the script's; 125 with a "runbook:" message when the bootstrap itself failed.
+// the script's; 125 with a "runbook:" message when the bootstrap itself failed; a script's
+// own 255 is followed by a "runbook:" line on stderr, so that a bare 255 is ssh's (a
+// connection that failed or was lost).
 // Needs on the host: /bin/sh, mktemp, head -c, wc, setsid (util-linux or busybox).
 #pragma once
 

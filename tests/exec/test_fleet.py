@@ -225,6 +225,37 @@ def timeout_and_interrupt(fleet, wd):
     rbtest.eq(left, [], "interrupt: no process of the remote command survives on any host")
 
 
+def lost_connection(fleet, wd):
+    """The connection to a host drops mid-command (its sshd session dies): that host fails,
+    and what it ran is stopped on the host (its stdin closed)."""
+    hosts = ["h24", "h25"]
+    inv = fleet.write_inventory(os.path.join(wd.path, "lost.ini"), hosts)
+    script = 'if [ "$SIM_HOST" = h24 ]; then touch "$SIM_STATE/started"; sleep 600; fi'
+    path = runbook(wd, "lost", f"  cut:\n    shell: '{script}'\n" + targets(fleet, inv, "all", "      max_errors: 1\n")
+                   + "    timeout: 60s\n    next: done\n  done:\n    end: recovered\n")
+    p = subprocess.Popen([rbtest.BIN, "--json", "--store", wd.store, "run", path], cwd=wd.path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 30
+    while not touched(fleet, ["h24"], "started") and time.time() < deadline:
+        time.sleep(0.1)
+    mine = {pid for pid, _ in fleet.processes_of("h24")}
+    parents = {int(read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[1]) for pid in mine}
+    sessions = parents - mine  # the sshd process serving h24's connection
+    rbtest.check(len(sessions) == 1, f"lost connection: found h24's sshd session ({sessions})")
+    for pid in sessions:
+        os.kill(pid, signal.SIGKILL)  # the connection drops
+    out, _ = p.communicate(timeout=60)
+    done = subprocess.CompletedProcess(p.args, p.returncode, out, b"")
+    done.out, done.err = out.decode(), ""
+    r = rbtest.Run(done)
+    res = result_of(r, "cut")
+    err = res.get("hosts", {}).get("h24", {}).get("error", "")
+    rbtest.eq(res.get("failed"), ["h24"], f"lost connection: that host failed ({err})")
+    rbtest.check("lost" in err or "closed" in err, f"lost connection: the error says so ({err})")
+    rbtest.eq(res.get("succeeded"), ["h25"], "lost connection: the other host is unaffected")
+    rbtest.eq(wait_gone(fleet, ["h24"], "sleep 600"), [], "lost connection: nothing of it survives on the host")
+
+
 def host_key_mismatch(fleet, wd):
     hosts = ["h14", "h15", "h16"]
     inv = fleet.write_inventory(os.path.join(wd.path, "keys.ini"), hosts)
@@ -311,13 +342,11 @@ def rollback_dry_run(fleet, wd):
 def main():
     with rbtest.Workdir() as wd, Fleet(50) as fleet:
         t0 = time.time()
-        bad_targets(fleet, wd)
-        fifty_hosts(fleet, wd)
-        max_errors_and_canary(fleet, wd)
-        timeout_and_interrupt(fleet, wd)
-        host_key_mismatch(fleet, wd)
-        injection_and_secrets(fleet, wd)
-        rollback_dry_run(fleet, wd)
+        only = os.environ.get("FLEET_ONLY", "")  # e.g. FLEET_ONLY=lost_connection: one section
+        for section in (bad_targets, fifty_hosts, max_errors_and_canary, timeout_and_interrupt, lost_connection,
+                        host_key_mismatch, injection_and_secrets, rollback_dry_run):
+            if not only or section.__name__ in only.split(","):
+                section(fleet, wd)
         print(f"fleet tests: {time.time() - t0:.1f}s")
     rbtest.done()
 

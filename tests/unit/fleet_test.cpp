@@ -279,5 +279,7 @@ TEST_CASE("FleetSsh.FailuresReadClearly") {
   CHECK(ssh_failure(255, "ssh: connect to host 10.0.0.5 port 22: Connection refused\n", "10.0.0.5")
             .starts_with("cannot connect to 10.0.0.5"));
   CHECK(ssh_failure(255, "Shared connection to 10.0.0.5 closed.\n", "10.0.0.5").starts_with("connection to 10.0.0.5 lost"));
+  CHECK(ssh_failure(255, "", "10.0.0.5").starts_with("connection to 10.0.0.5 lost"));
+  CHECK(ssh_failure(255, "oops\nrunbook: the command exited with 255\n", "10.0.0.5").empty());  // the script's 255
   CHECK(ssh_failure(1, "Host key verification failed.\n", "x").empty());  // the script's own exit code and words
 }
