@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <regex>
 
 #include "base/text.h"
@@ -68,7 +69,12 @@ std::vector<std::string> ssh_argv(const FleetHost& h, const SshSettings& s, cons
   opt("BatchMode=yes");
   opt(std::string("StrictHostKeyChecking=") + (s.strict_host_keys ? "yes" : "no"));
   opt("ControlMaster=auto");
-  opt("ControlPath=" + control_dir + "/%C");
+  // %C: host, port, user, jump host. The settings that decide how a connection is made and
+  // checked (files, host key policy, extra args) are part of the name too, so an action with
+  // other settings never rides on a connection another action opened.
+  std::string how = s.config + '\n' + s.known_hosts + '\n' + s.identity + '\n' + (s.strict_host_keys ? "y" : "n") + '\n' +
+                    h.identity + '\n' + join(h.ssh_args, "\n");
+  opt(fmt::format("ControlPath={}/{:08x}-%C", control_dir, std::hash<std::string>{}(how) & 0xffffffffu));
   opt("ControlPersist=30");
   opt("ServerAliveInterval=10");
   opt("ServerAliveCountMax=3");

@@ -9,8 +9,9 @@ acceptance line of issue 15 is one section below:
     than 10 at once (measured from the hosts' own clocks), results per host;
   - max_errors 2 with failing hosts: no new host after the 3rd failure, result.failed;
     canary 1 failing: no other host touched;
-  - timeout 1s on a remote `sleep 600` (and a child that ignores SIGTERM), and an
-    interrupt (SIGINT) of the engine: nothing of it survives in the hosts' process lists;
+  - timeout 1s on a remote `sleep 600` (and a child that ignores SIGTERM), an interrupt
+    (SIGINT) of the engine, the engine killed -9, a connection lost mid-command: nothing
+    of it survives in the hosts' process lists;
   - a host key mismatch: that host fails clearly and runs nothing;
   - an injection canary input reaches every host as data; a secret is on no command line;
   - rollbacks run on exactly the hosts where the step ran; --dry-run lists them; reports
@@ -223,6 +224,21 @@ def timeout_and_interrupt(fleet, wd):
     rbtest.eq(p.returncode, 3, "interrupt: exit 3")
     left = wait_gone(fleet, hosts, "sleep 600")
     rbtest.eq(left, [], "interrupt: no process of the remote command survives on any host")
+
+    # the engine killed -9: its end of ssh's stdin closes with it, so the hosts stop the work
+    hosts = ["h26", "h27"]
+    inv = fleet.write_inventory(os.path.join(wd.path, "killed.ini"), hosts)
+    path = runbook(wd, "killed", "  wait-all:\n    shell: 'touch \"$SIM_STATE/started\"; sleep 600'\n"
+                   + targets(fleet, inv, "all") + "    next: done\n  done:\n    end: recovered\n")
+    p = subprocess.Popen([rbtest.BIN, "--json", "--store", wd.store, "run", path], cwd=wd.path,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while len(touched(fleet, hosts, "started")) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    rbtest.eq(touched(fleet, hosts, "started"), hosts, "engine killed: the command started on every host")
+    p.kill()
+    p.wait()
+    rbtest.eq(wait_gone(fleet, hosts, "sleep 600"), [], "engine killed -9: nothing of the command survives on the hosts")
 
 
 def lost_connection(fleet, wd):

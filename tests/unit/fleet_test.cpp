@@ -263,7 +263,17 @@ TEST_CASE("FleetSsh.ValuesTravelOnStdinNeverOnTheCommandLine") {
   CHECK(line.find("pwned") == std::string::npos);
   CHECK(line.find("BatchMode=yes\n") < line.find("ProxyJump"));  // ours first: they win
   CHECK(line.find("StrictHostKeyChecking=yes\n") != std::string::npos);
-  CHECK(line.find("ControlPath=/tmp/ctl/%C\n") != std::string::npos);
+  CHECK(line.find("ControlPath=/tmp/ctl/") != std::string::npos);
+  CHECK(line.find("-%C\n") != std::string::npos);
+  SshSettings other = s;
+  other.known_hosts = "elsewhere";
+  auto argv2 = ssh_argv(h, other, "/tmp/ctl", "/work");
+  auto control = [](const std::vector<std::string>& v) {
+    for (auto& a : v)
+      if (a.starts_with("ControlPath=")) return a;
+    return std::string();
+  };
+  CHECK(control(argv) != control(argv2));  // other settings: never the same connection
   CHECK(line.find("-F\n/work/cfg\n") != std::string::npos);
   CHECK(line.find("-p\n2222\n-l\ndeploy\n") != std::string::npos);
   CHECK(argv[argv.size() - 3] == "--");
