@@ -230,8 +230,10 @@ def timeout_and_interrupt(fleet, wd):
     inv = fleet.write_inventory(os.path.join(wd.path, "killed.ini"), hosts)
     path = runbook(wd, "killed", "  wait-all:\n    shell: 'touch \"$SIM_STATE/started\"; sleep 600'\n"
                    + targets(fleet, inv, "all") + "    next: done\n  done:\n    end: recovered\n")
+    # (its ssh folder, which a killed engine cannot remove, goes with the work dir)
     p = subprocess.Popen([rbtest.BIN, "--json", "--store", wd.store, "run", path], cwd=wd.path,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, XDG_RUNTIME_DIR=wd.path))
     deadline = time.time() + 30
     while len(touched(fleet, hosts, "started")) < 2 and time.time() < deadline:
         time.sleep(0.1)
