@@ -57,7 +57,12 @@ int dry_run_print(const model::Runbook& rb, plugin::Registry& reg, const Value& 
     for (auto& b : s.parallel) fmt::print("    ∥ {}\n", render(b.action));
     for (auto& c : s.verify)
       fmt::print("    gate '{}': {}{}\n", c.name, render(c.action), c.expect ? " expect " + c.expect->text : "");
-    if (s.rollback) fmt::print("    rollback: {}\n", render(s.rollback->action));
+    if (s.rollback)
+      fmt::print("    rollback: {}{}\n", render(s.rollback->action),
+                 s.kind == model::StepKind::Action && s.action.targets && !s.rollback->action.targets &&
+                         s.rollback->action.kind == "shell"
+                     ? "\n      on the hosts where the step ran"
+                     : "");
     if (s.implicit_end) fmt::print("    then: end recovered\n");
     for (auto& [to, via] : plan::transitions(s)) {
       fmt::print("    → {} ({})\n", to, via);

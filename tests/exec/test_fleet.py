@@ -243,6 +243,19 @@ def timeout_and_interrupt(fleet, wd):
     rbtest.eq(wait_gone(fleet, hosts, "sleep 600"), [], "engine killed -9: nothing of the command survives on the hosts")
 
 
+def timeout_per_host(fleet, wd):
+    """`timeout` bounds each host, not the step: three hosts one after the other take
+    longer than it, and the step succeeds."""
+    hosts = ["h28", "h29", "h30"]
+    inv = fleet.write_inventory(os.path.join(wd.path, "per-host.ini"), hosts)
+    path = runbook(wd, "per-host", "  one-by-one:\n    shell: sleep 1.5\n" + targets(fleet, inv, "all", "      max_concurrency: 1\n")
+                   + "    timeout: 4s\n    next: done\n  done:\n    end: recovered\n")
+    r = rbtest.run_runbook(wd, path)
+    rbtest.eq(r.code, 0, "per-host timeout: recovered")
+    took = r.of("step.succeeded", "one-by-one")[0]["data"]["duration_ms"] if r.of("step.succeeded", "one-by-one") else 0
+    rbtest.check(took > 4500, f"per-host timeout: the step ran {took} ms, longer than its 4s timeout, and was not cut")
+
+
 def lost_connection(fleet, wd):
     """The connection to a host drops mid-command (its sshd session dies): that host fails,
     and what it ran is stopped on the host (its stdin closed)."""
@@ -347,6 +360,8 @@ def rollback_dry_run(fleet, wd):
     rbtest.eq(p.returncode, 0, f"dry run ({p.err.strip()})")
     rbtest.check("on 2 hosts (10 at a time, stop at the first failure): h20 (127.0.0.21), h21 (127.0.0.22)" in p.out,
                  f"--dry-run lists the exact hosts:\n{p.out}")
+    rbtest.check("rollback: touch \"$SIM_STATE/rolled-back\"\n      on the hosts where the step ran" in p.out,
+                 "--dry-run says where the rollback runs")
     rbtest.eq(touched(fleet, hosts, "deployed"), [], "--dry-run ran nothing")
     r = rbtest.run_runbook(wd, path)
     rbtest.eq(r.code, 1, "rollback: the run fails at smoke")
@@ -361,7 +376,8 @@ def main():
     with rbtest.Workdir() as wd, Fleet(50) as fleet:
         t0 = time.time()
         only = os.environ.get("FLEET_ONLY", "")  # e.g. FLEET_ONLY=lost_connection: one section
-        for section in (bad_targets, fifty_hosts, max_errors_and_canary, timeout_and_interrupt, lost_connection,
+        for section in (bad_targets, fifty_hosts, max_errors_and_canary, timeout_and_interrupt, timeout_per_host,
+                        lost_connection,
                         host_key_mismatch, injection_and_secrets, rollback_dry_run):
             if not only or section.__name__ in only.split(","):
                 section(fleet, wd)
