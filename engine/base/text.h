@@ -38,4 +38,8 @@ std::string ellipsize(std::string_view s, size_t max);
 /// 1.0) become spaces.
 std::string markup_escape(std::string_view s);
 
+/// `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD, so that a
+/// command's raw output can become a JSON value (results, the timeline).
+std::string valid_utf8(std::string s);
+
 }  // namespace rb

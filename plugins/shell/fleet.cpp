@@ -160,8 +160,8 @@ class Fleet : public std::enable_shared_from_this<Fleet> {
     Value r = Value::object();
     int code = !ex.started ? 127 : ex.term_signal ? 128 + ex.term_signal : ex.exit_code;
     r["exit_code"] = code;
-    r["stdout"] = std::move(ex.out);
-    r["stderr"] = ex.started ? std::move(ex.err) : ex.spawn_error;
+    r["stdout"] = valid_utf8(std::move(ex.out));  // hosts print any bytes; results are JSON
+    r["stderr"] = valid_utf8(ex.started ? std::move(ex.err) : ex.spawn_error);
     r["duration_ms"] = ex.duration.count();
     bool ok = ex.started && code == 0 && !s.timed_out && !cancelled_;
     r["ok"] = ok;

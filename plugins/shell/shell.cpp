@@ -212,8 +212,8 @@ class ShellPlugin : public plugin::Plugin {
           if (!j.is_discarded()) o.result["json"] = std::move(j);
         }
       }
-      o.result["stdout"] = std::move(ex.out);
-      o.result["stderr"] = std::move(ex.err);
+      o.result["stdout"] = valid_utf8(std::move(ex.out));  // any bytes: results are JSON
+      o.result["stderr"] = valid_utf8(std::move(ex.err));
       o.result["stdout_bytes"] = ex.out_bytes;
       o.result["stderr_bytes"] = ex.err_bytes;
       if (ex.out_truncated) o.result["stdout_truncated"] = true;

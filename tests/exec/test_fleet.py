@@ -66,6 +66,13 @@ def touched(fleet, hosts, name="ran"):
     return [h for h in hosts if os.path.exists(os.path.join(fleet.host_dir(h), name))]
 
 
+def completed(p, out):
+    """A finished Popen as rbtest.Run reads it."""
+    done = subprocess.CompletedProcess(p.args, p.returncode, out, b"")
+    done.out, done.err = out.decode(), ""
+    return done
+
+
 def alive_pid(pid):
     """Whether `pid` runs (a zombie waiting for a reaper does not)."""
     st = read(f"/proc/{pid}/stat")
@@ -276,9 +283,7 @@ def lost_connection(fleet, wd):
     for pid in sessions:
         os.kill(pid, signal.SIGKILL)  # the connection drops
     out, _ = p.communicate(timeout=60)
-    done = subprocess.CompletedProcess(p.args, p.returncode, out, b"")
-    done.out, done.err = out.decode(), ""
-    r = rbtest.Run(done)
+    r = rbtest.Run(completed(p, out))
     res = result_of(r, "cut")
     err = res.get("hosts", {}).get("h24", {}).get("error", "")
     rbtest.eq(res.get("failed"), ["h24"], f"lost connection: that host failed ({err})")
@@ -316,7 +321,7 @@ def injection_and_secrets(fleet, wd):
     secret = "s3cr3t-" + str(os.getpid())
     steps = ("  inject:\n    shell: printf '%s' \"${{ inputs.canary }}\" > \"$SIM_STATE/canary\"; "
              "printf '%s' ${{ inputs.canary }} > \"$SIM_STATE/canary-unquoted\"; "
-             "printf '%s' \"$TOKEN\" > \"$SIM_STATE/token\"; sleep 2\n"
+             "printf '%s' \"$TOKEN\" > \"$SIM_STATE/token\"; printf 'raw \\377 bytes'; sleep 2\n"
              "    env: { TOKEN: \"${{ inputs.token }}\" }\n" + targets(fleet, inv, "all") + "    next: done\n"
              "  done:\n    end: recovered\n")
     path = runbook(wd, "inject", steps, "inputs:\n  canary: {}\n  token: { secret: true }\n")
@@ -345,6 +350,8 @@ def injection_and_secrets(fleet, wd):
     rbtest.eq([m for m in (marker + "-1", marker + "-2", marker + "-3") if os.path.exists(m)], [],
               "injection: nothing of the canary ran as code")
     rbtest.check(secret not in out.decode(), "secrets: masked in the events")
+    res = result_of(rbtest.Run(completed(p, out)), "inject")
+    rbtest.eq(res.get("hosts", {}).get("h17", {}).get("stdout"), "raw \ufffd bytes", "bytes that are not UTF-8 in a result")
 
 
 def rollback_dry_run(fleet, wd):
