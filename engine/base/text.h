@@ -54,5 +54,8 @@ std::vector<std::string> wrap_width(std::string_view s, int cols);
 /// `rest`; a class is written as in a regex bracket without brackets ("a-z0-9-": ranges,
 /// a '-' at the end is literal). Linear time, no regex engine: for identifiers of any size.
 bool is_token(std::string_view s, std::string_view first, std::string_view rest);
+/// `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD, so that a
+/// command's raw output can become a JSON value (results, the timeline).
+std::string valid_utf8(std::string s);
 
 }  // namespace rb

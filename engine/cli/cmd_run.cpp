@@ -5,6 +5,7 @@
 #include "base/text.h"
 #include "cli/commands.h"
 #include "cli/driver.h"
+#include "cli/fleet_check.h"
 #include "exec/state.h"
 #include "plan/format.h"
 #include "plan/graph.h"
@@ -29,7 +30,9 @@ int dry_run_print(const model::Runbook& rb, plugin::Registry& reg, const Value& 
     plugin::Plugin* p = reg.find(a.kind);
     if (!p) return fmt::format("{} (no plugin found)", a.kind);
     try {
-      return masker.mask(p->describe(p->render(a.params, r)));
+      std::string text = p->describe(p->render(a.params, r));
+      if (a.targets) text += "\n      " + fleet_hosts_text(a, r);  // the exact hosts it would touch
+      return masker.mask(text);
     } catch (const plugin::RenderError& e) {
       return masker.mask(fmt::format("{} (rendered at run time: {})", a.kind, e.message));
     }
@@ -55,7 +58,12 @@ int dry_run_print(const model::Runbook& rb, plugin::Registry& reg, const Value& 
     for (auto& b : s.parallel) fmt::print("    ∥ {}\n", render(b.action));
     for (auto& c : s.verify)
       fmt::print("    gate '{}': {}{}\n", c.name, render(c.action), c.expect ? " expect " + c.expect->text : "");
-    if (s.rollback) fmt::print("    rollback: {}\n", render(s.rollback->action));
+    if (s.rollback)
+      fmt::print("    rollback: {}{}\n", render(s.rollback->action),
+                 s.kind == model::StepKind::Action && s.action.targets && !s.rollback->action.targets &&
+                         s.rollback->action.kind == "shell"
+                     ? "\n      on the hosts where the step ran"
+                     : "");
     if (s.implicit_end) fmt::print("    then: end recovered\n");
     for (auto& [to, via] : plan::transitions(s)) {
       fmt::print("    → {} ({})\n", to, via);
@@ -165,6 +173,7 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   opts.run_id = new_run_id();
   opts.secret_inputs = secret_inputs(*rb, *inputs, masker);
   if (run_id_out) *run_id_out = opts.run_id;
+  if (!check_fleet_targets(*rb, *inputs, opts.secret_inputs, masker)) return kInvalid;
   if (f.dry_run == "plain") return dry_run_print(*rb, *reg, *inputs, opts.secret_inputs, masker, opts.run_id);
 
   std::unique_ptr<journal::Store> store;

@@ -135,7 +135,7 @@ ActionRun::~ActionRun() {
 }
 
 void ActionRun::start(const model::Action& a, const model::Step& s, int attempt, std::optional<Millis> limit,
-                      std::function<void(ActionResult)> done) {
+                      std::function<void(ActionResult)> done, const std::vector<std::string>* on_hosts) {
   if (slot_) slot_->orphan();
   slot_ = std::make_shared<ActionSlot>(rc_);
   plugin::Plugin* p = rc_.reg.find(a.kind);
@@ -149,12 +149,23 @@ void ActionRun::start(const model::Action& a, const model::Step& s, int attempt,
   plugin::ActionContext ctx;
   try {
     params = p->render(a.params, rc_.renderer);
-    ctx = rc_.action_context(s, attempt, limit);
+    ctx = rc_.action_context(s, attempt, limit, &a);
   } catch (const plugin::RenderError& e) {
     slot_->fail_soon(rc_.masker.mask(e.message), std::move(done));
     return;
   }
-  slot_->start(*p, params, ctx, limit, std::move(done));
+  if (on_hosts && !ctx.targets.is_null()) {
+    // A rollback of a fleet step: exactly the hosts where the step ran, each of them
+    // tried (no canary, no blast-radius stop).
+    ctx.targets["hosts"] = Value(*on_hosts);
+    ctx.targets.erase("canary");
+    ctx.targets["max_errors"] = "100%";
+  }
+  // A fleet action's `limit` is per host (contract §8): the plugin stops each host's
+  // command at ctx.timeout; the action as a whole gets no deadline here. cancel()
+  // still stops it (every host) the same way as any action.
+  std::optional<Millis> whole = ctx.targets.is_null() ? limit : std::nullopt;
+  slot_->start(*p, params, ctx, whole, std::move(done));
 }
 
 void ActionRun::cancel() {

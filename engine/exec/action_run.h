@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "exec/run_context.h"
 
@@ -40,9 +41,11 @@ class ActionRun {
   ActionRun(const ActionRun&) = delete;
   ActionRun& operator=(const ActionRun&) = delete;
 
-  /// Starts action `a` of step `s` (attempt `attempt`). `limit`: the longest it may run.
+  /// Starts action `a` of step `s` (attempt `attempt`). `limit`: the longest it may run
+  /// (for a fleet action — one with targets — the longest per host). `on_hosts`: run a
+  /// fleet action on exactly these hosts (the rollback of a fleet step).
   void start(const model::Action& a, const model::Step& s, int attempt, std::optional<Millis> limit,
-             std::function<void(ActionResult)> done);
+             std::function<void(ActionResult)> done, const std::vector<std::string>* on_hosts = nullptr);
   /// Stops it (no effect once done was called).
   void cancel();
   bool running() const;

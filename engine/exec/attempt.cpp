@@ -26,6 +26,9 @@ Attempt::Attempt(RunContext& rc, const model::Step& s, int n)
 
 void Attempt::arm_deadline() {
   if (!s_.timeout) return;
+  // A fleet step's `timeout` is per host (contract §8): the fleet runner stops each
+  // host's command at it (ActionRun passes it on), so the attempt gets no deadline.
+  if (s_.kind == model::StepKind::Action && !s_.wait_until && s_.action.targets) return;
   deadline_->arm(*s_.timeout, [this] {
     if (!done_ || cancelled_) return;
     timed_out_ = true;

@@ -1,7 +1,8 @@
 // One attempt of a step: its action (or its parallel branches, or its wait.until
 // polling), judged, then its verify gates — all under the step's `timeout`, which bounds
-// the whole attempt. A check's or branch's own `timeout` bounds that one check or
-// branch. The attempt ends once, with an outcome the executor's decide layer reads.
+// the whole attempt (except for a fleet step, whose `timeout` is per host). A check's or
+// branch's own `timeout` bounds that one check or branch. The attempt ends once, with an
+// outcome the executor's decide layer reads.
 #pragma once
 
 #include <functional>

@@ -313,6 +313,7 @@ struct Executor::Impl {
     ss.outputs = outputs;
     ss.duration_ms = took;
     ss.error.clear();
+    if (s.kind == model::StepKind::Action && s.action.targets) ss.hosts = fleet_hosts_of(result);
     rc.st.touch();
     Value data = {{"duration_ms", took}, {"attempts", attempt_no}, {"outputs", outputs}};
     if (!result.empty()) data["result"] = summarize(result);

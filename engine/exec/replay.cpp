@@ -39,6 +39,7 @@ struct Reading {
     ss.outputs = e.data.value("outputs", Value::object());
     ss.duration_ms = e.data.value("duration_ms", 0LL);
     ss.error.clear();
+    if (e.data.contains("result")) ss.hosts = fleet_hosts_of(e.data["result"]);
     if (const model::Step* s = rb.find(e.step); s && s->rollback) p().rollback_stack.push_back(e.step);
   }
 

@@ -27,7 +27,15 @@ void Rollbacks::next() {
   rc_.emit(ev::kRollbackStarted, s->id, 0, {{"action", s->rollback->action.kind}});
   if (!rc_.commit()) return;
   std::optional<Millis> limit = s->rollback->timeout ? s->rollback->timeout : s->timeout;
-  action_.start(s->rollback->action, *s, 1, limit, [this, s, limit](ActionResult r) {
+  // A fleet step's rollback runs on the hosts where the step ran (contract §8): its
+  // shell rollback takes the step's targets, narrowed to those hosts, unless it has its own.
+  model::Action act = s->rollback->action;
+  const std::vector<std::string>* on_hosts = nullptr;
+  if (s->kind == model::StepKind::Action && s->action.targets && !act.targets && act.kind == "shell") {
+    act.targets = s->action.targets;
+    on_hosts = &rc_.st.steps[s->id].hosts;
+  }
+  action_.start(act, *s, 1, limit, [this, s, limit](ActionResult r) {
     if (paused_) return std::exchange(paused_, nullptr)();
     std::string why;
     bool ok = rc_.judge(s->rollback->expect, r.out, &why);
@@ -38,7 +46,7 @@ void Rollbacks::next() {
     rc_.emit(ev::kRollbackFinished, s->id, 0, data);
     if (!rc_.commit()) return;
     next();
-  });
+  }, on_hosts);
 }
 
 void Rollbacks::interrupt(std::function<void()> paused) {

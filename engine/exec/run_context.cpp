@@ -85,12 +85,14 @@ std::string RunContext::idempotency_key(const model::Step& s, int attempt) const
   return fmt::format("{}/{}/{}", o.run_id, s.id, attempt);
 }
 
-plugin::ActionContext RunContext::action_context(const model::Step& s, int att, std::optional<Millis> limit) {
+plugin::ActionContext RunContext::action_context(const model::Step& s, int att, std::optional<Millis> limit,
+                                                 const model::Action* a) {
   plugin::ActionContext ctx;
   ctx.env = &env;
   ctx.kill_grace = o.kill_grace;
   ctx.env_vars = base_env_;
-  for (auto& ev : s.env) set_env(ctx.env_vars, ev.name, renderer.render_text(ev.value, ev.pos));
+  for (auto& ev : s.env) set_env(ctx.step_env, ev.name, renderer.render_text(ev.value, ev.pos));
+  if (a && a->targets) ctx.targets = renderer.render(*a->targets);
   if (s.cwd) ctx.cwd = renderer.render_text(*s.cwd, s.pos);
   if (s.stdin_text) ctx.stdin_text = renderer.render_text(*s.stdin_text, s.pos);
   if (ctx.cwd.empty()) ctx.cwd = o.cwd;
@@ -104,13 +106,14 @@ plugin::ActionContext RunContext::action_context(const model::Step& s, int att, 
   ctx.timeout = limit;
   ctx.masker = &masker;
   ctx.interaction = &ui;
-  set_env(ctx.env_vars, "RUNBOOK_RUN_ID", o.run_id);
-  set_env(ctx.env_vars, "RUNBOOK_INCIDENT_ID", o.incident_id);
-  set_env(ctx.env_vars, "RUNBOOK_STEP", s.id);
-  set_env(ctx.env_vars, "RUNBOOK_ATTEMPT", std::to_string(att));
-  set_env(ctx.env_vars, "RUNBOOK_IDEMPOTENCY_KEY", ctx.idempotency_key);
-  set_env(ctx.env_vars, "RUNBOOK_DRILL", o.drill ? "1" : "0");
-  set_env(ctx.env_vars, "RUNBOOK_OPERATOR", o.operator_name);
+  set_env(ctx.step_env, "RUNBOOK_RUN_ID", o.run_id);
+  set_env(ctx.step_env, "RUNBOOK_INCIDENT_ID", o.incident_id);
+  set_env(ctx.step_env, "RUNBOOK_STEP", s.id);
+  set_env(ctx.step_env, "RUNBOOK_ATTEMPT", std::to_string(att));
+  set_env(ctx.step_env, "RUNBOOK_IDEMPOTENCY_KEY", ctx.idempotency_key);
+  set_env(ctx.step_env, "RUNBOOK_DRILL", o.drill ? "1" : "0");
+  set_env(ctx.step_env, "RUNBOOK_OPERATOR", o.operator_name);
+  for (auto& [k, v] : ctx.step_env) set_env(ctx.env_vars, k, v);
   std::string sid = s.id;
   ctx.emit = [this, sid, att](const std::string& type, Value data) {
     journal.emit(type, sid, att, std::move(data));

@@ -67,9 +67,10 @@ class RunContext {
   bool judge(const std::optional<expr::Expression>& expect, const plugin::Outcome& out, std::string* why);
 
   /// The context of one action of step `s` (environment, cwd, RUNBOOK_* variables, the
-  /// journal hook). Throws plugin::RenderError when the step's env/cwd/stdin cannot be
-  /// rendered.
-  plugin::ActionContext action_context(const model::Step& s, int attempt, std::optional<Millis> limit);
+  /// journal hook; `a`'s targets, rendered, when it has some). Throws plugin::RenderError
+  /// when the step's env/cwd/stdin or the targets cannot be rendered.
+  plugin::ActionContext action_context(const model::Step& s, int attempt, std::optional<Millis> limit,
+                                       const model::Action* a = nullptr);
   std::string idempotency_key(const model::Step& s, int attempt) const;
 
   /// Whether an action changes the world (for --dry-run=probes).

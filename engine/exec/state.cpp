@@ -114,6 +114,13 @@ Value StateRenderer::render_scalar(const yaml::Node& n) {
   return out;
 }
 
+std::vector<std::string> fleet_hosts_of(const Value& result) {
+  std::vector<std::string> out;
+  if (result.is_object() && result.contains("hosts") && result["hosts"].is_object())
+    for (auto& [name, r] : result["hosts"].items()) out.push_back(name);
+  return out;
+}
+
 Value StateRenderer::render(const yaml::Node& n) {
   switch (n.kind) {
     case yaml::Node::Kind::Null: return nullptr;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "base/masker.h"
 #include "base/time.h"
@@ -23,7 +24,12 @@ struct StepState {
   int attempts = 0;
   long long duration_ms = 0;
   std::string error;
+  /// A fleet step that succeeded: the hosts where it ran (its rollback runs there).
+  std::vector<std::string> hosts;
 };
+
+/// The hosts a fleet action's result names (`result.hosts`' keys), in order.
+std::vector<std::string> fleet_hosts_of(const Value& result);
 
 class RunState : public expr::Scope {
  public:

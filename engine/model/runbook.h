@@ -52,6 +52,12 @@ struct Action {
   std::string kind;   ///< shell, sql, http, wait, approval, manual, or an external plugin
   SourcePos pos;      ///< of the action key
   yaml::Node params;  ///< the value under the key
+  /// `targets:` beside the action key of a `shell` step or check (contract §8): the
+  /// action runs on these hosts over SSH. Kept as YAML (it may interpolate); its shape
+  /// is checked by the parser, its meaning by the shell plugin. It sits on the action,
+  /// not on Step/Check, because the executor starts actions (exec/action_run.h) without
+  /// knowing whether one is a step's, a check's or a rollback's.
+  std::optional<yaml::Node> targets;
 };
 
 /// A check (verify, wait.until), a parallel branch, or a rollback: an action plus how to

@@ -5,6 +5,7 @@
 
 #include "base/hash.h"
 #include "base/text.h"
+#include "parse/targets.h"
 #include "yaml/check.h"
 
 namespace rb::parse {
@@ -20,7 +21,7 @@ const std::vector<std::string>& step_keys() {
       "title",   "phase",      "description", "budget",   "timeout",    "retry",     "env",
       "cwd",     "stdin",      "verify",      "outputs",  "record",     "next",      "choose",
       "on_failure", "on_reject", "on_timeout", "rollback", "continue_on_failure", "idempotent",
-      "mutates", "parallel",   "max_concurrency", "end",  "expect"};
+      "mutates", "parallel",   "max_concurrency", "end",  "expect", "targets"};
   return keys;
 }
 
@@ -31,7 +32,7 @@ const std::vector<std::string> kTopKeys = {"runbook", "title",    "description",
 const std::vector<std::string> kBuiltinActions = {"shell", "sql", "http", "wait", "approval", "manual"};
 const std::vector<std::string> kDefaultsKeys = {"timeout", "retry",      "budget", "env", "cwd",
                                                 "idempotent", "on_failure", "continue_on_failure"};
-const std::vector<std::string> kCheckKeys = {"name", "expect", "within", "interval", "timeout", "mutates"};
+const std::vector<std::string> kCheckKeys = {"name", "expect", "within", "interval", "timeout", "mutates", "targets"};
 
 bool valid_id(const std::string& s) { return is_token(s, "a-z0-9", "a-z0-9-"); }
 bool valid_step_id(const std::string& s) { return is_token(s, "A-Za-z0-9_", "A-Za-z0-9_-"); }
@@ -311,12 +312,15 @@ class Parser {
       }
       if (auto* n = v.get("max_concurrency"))
         if (auto i = want_int(*n, "'max_concurrency'", d_, 1, 10000)) s.max_concurrency = static_cast<int>(*i);
+      if (auto* e = v.entry("targets"))
+        d_.error(e->first.pos, fmt::format("'targets' goes on a branch's shell action, not on the parallel step '{}'", s.id));
       return;
     }
     if (v.get("max_concurrency"))
       d_.error(v.entry("max_concurrency")->first.pos, fmt::format("'max_concurrency' applies only to parallel steps (step '{}')", s.id));
     s.kind = model::StepKind::Action;
     s.action = action(k, val, where);
+    targets(v, s.action, where);
     if (s.action.kind == "wait" && val.is_map() && val.get("until")) {
       s.wait_until = check(*val.get("until"), fmt::format("'until' of step '{}'", s.id));
       if (auto* iv = val.get("interval")) s.wait_interval = want_duration(*iv, "'interval'", d_);
@@ -334,6 +338,14 @@ class Parser {
     plugin::Plugin* p = reg_.is_builtin(a.kind) ? reg_.find(a.kind) : nullptr;
     if (p) p->validate(params, plugin::ValidateContext{d_, where});
     return a;
+  }
+
+  // `targets:` beside a shell action: the action runs on those hosts (contract §8).
+  void targets(const Node& map, model::Action& a, const std::string& where) {
+    const Entry* e = map.entry("targets");
+    if (!e) return;
+    check_targets(e->first, e->second, a.kind, where, d_);
+    a.targets = e->second;
   }
 
   std::optional<Check> check(const Node& n, const std::string& what) {
@@ -368,6 +380,7 @@ class Parser {
       return std::nullopt;
     }
     c.action = action(act->first, act->second, "in " + what);
+    targets(n, c.action, "in " + what);
     if (auto* x = n.get("name")) if (auto s = want_string(*x, "'name'", d_)) c.name = *s;
     if (auto* x = n.get("expect")) c.expect = expression(*x, "'expect'");
     if (auto* x = n.get("within")) c.within = want_duration(*x, "'within'", d_);

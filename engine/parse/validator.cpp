@@ -259,6 +259,7 @@ class Validator {
       return;
     }
     template_tree(a.params, raw, a.kind, where);
+    if (a.targets) template_tree(*a.targets, {}, "targets", where);
   }
 
   void check(const model::Check& c, const char* where) {

@@ -59,6 +59,13 @@ struct ActionContext {
   bool drill = false;
   /// Environment for child processes: the engine's, plus the step's `env`, plus RUNBOOK_*.
   std::vector<std::pair<std::string, std::string>> env_vars;
+  /// Only what the runbook adds to it: the step's `env` (rendered) and RUNBOOK_*. A
+  /// fleet action sends these to the remote hosts (never the engine's own environment).
+  std::vector<std::pair<std::string, std::string>> step_env;
+  /// `targets:` of a shell step or check, rendered (null: the action runs here). With
+  /// targets, `timeout` is per host: the engine does not cut the whole action at it,
+  /// the plugin stops each host's command (contract §8).
+  Value targets;
   std::string cwd;                        ///< where child processes start
   std::optional<std::string> stdin_text;  ///< step-level `stdin`
   std::optional<Millis> timeout;          ///< this action's limit (the engine enforces it; a plugin may

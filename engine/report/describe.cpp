@@ -129,6 +129,8 @@ std::string Console::describe(const journal::Event& e) {
   if (t == ev::kStepConfirmed) return fmt::format("✔ {} counted done: {}", e.step, s("reason"));
   if (t == ev::kStepVerifying) return fmt::format("? {} interrupted: checking its gates first", e.step);
   if (t == ev::kRunEnded) return run_ended(d);
+  if (t == ev::kHostSucceeded) return fmt::format("  ✔ {} on {} ({})", e.step, s("host"), ms_text(d.value("duration_ms", Value(0))));
+  if (t == ev::kHostFailed) return fmt::format("  ✖ {} on {}: {}", e.step, s("host"), s("error"));
   if (t == ev::kHttpInsecure) return fmt::format("⚠ {}: TLS verification disabled for {}", e.step, s("url"));
   return fmt::format("{} {}", t, d.dump());
 }

@@ -13,6 +13,28 @@ namespace {
 
 std::string esc(const std::string& s) { return markup_escape(s); }
 
+// A fleet step's per-host table (nothing for other steps).
+std::string hosts_html(const StepSummary& s) {
+  if (s.hosts.empty() && s.hosts_skipped.empty()) return {};
+  size_t failed = 0;
+  for (auto& h : s.hosts) failed += h.ok ? 0 : 1;
+  std::string out = fmt::format("<h3>Hosts of {}</h3>\n<p class=\"meta\">{} ran, {} failed{}.</p>\n", esc(s.title),
+                                s.hosts.size(), failed,
+                                s.hosts_skipped.empty() ? "" : fmt::format(", {} not started", s.hosts_skipped.size()));
+  out += "<table><tr><th>Host</th><th>Result</th><th>Exit code</th><th>Duration</th><th>Error</th></tr>\n";
+  for (auto& h : s.hosts)
+    out += fmt::format("<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", esc(h.host),
+                       h.ok ? "ok" : "bad", h.ok ? "ok" : "failed", h.exit_code,
+                       esc(human_seconds(static_cast<double>(h.duration_ms) / 1000.0)), esc(h.error));
+  out += "</table>\n";
+  if (!s.hosts_skipped.empty()) {
+    std::string names;
+    for (auto& n : s.hosts_skipped) names += (names.empty() ? "" : ", ") + esc(n);
+    out += "<p>Not started: " + names + ".</p>\n";
+  }
+  return out;
+}
+
 // The little Markdown the timeline uses: **strong** and `code`.
 std::string inline_md(const std::string& s) {
   std::string e = esc(s), out;
@@ -192,6 +214,7 @@ std::string to_html(const Report& r, const std::string& tz) {
                      s.attempts, esc(s.approved_by));
   }
   h += "</table>\n";
+  for (auto& s : r.steps) h += hosts_html(s);
   h += "<h2>Prevention</h2>\n" + notes_html(r, "action-item", true, "No action items yet: runbook note " + r.run.id + " \"…\" --tag action-item");
   h += "<h2>Lessons Learned</h2>\n" + notes_html(r, "lesson", false, "None recorded yet: runbook note " + r.run.id + " \"…\" --tag lesson");
   h += fmt::format("<h2>Appendix</h2>\n<ul><li>Runbook <code>{}</code> — {} (<code>{}</code>)</li><li>Content hash <code>sha256:{}</code></li>"

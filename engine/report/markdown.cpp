@@ -69,6 +69,7 @@ std::optional<std::string> timeline_line(const journal::Event& e, const std::map
     return fmt::format("Restore point recorded: {} of data lost", human_seconds(d["rpo_seconds"].get<double>()));
   if (t == ev::kNote) return fmt::format("Note{} by {}: {}", d.contains("tag") ? " (" + s("tag") + ")" : "", s("by"), md(s("text")));
   if (t == ev::kHttpInsecure) return fmt::format("{}: TLS verification disabled for {}", title(), s("url"));
+  if (t == ev::kHostFailed) return fmt::format("{}: host **{}** failed: {}", title(), md(s("host")), md(s("error")));
   if (t == ev::kRunEnded) return fmt::format("Run ended **{}**: {}", s("status"), md(s("reason")));
   return std::nullopt;
 }
@@ -81,6 +82,24 @@ std::string notes_or(const Report& r, const std::string& tag, const std::string&
 }
 
 }  // namespace
+
+std::string hosts_markdown(const StepSummary& s) {
+  if (s.hosts.empty() && s.hosts_skipped.empty()) return {};
+  size_t failed = 0;
+  for (auto& h : s.hosts) failed += h.ok ? 0 : 1;
+  std::string out = fmt::format("\n### Hosts of {}\n\n{} ran, {} failed{}.\n\n", md(s.title), s.hosts.size(), failed,
+                                s.hosts_skipped.empty() ? "" : fmt::format(", {} not started", s.hosts_skipped.size()));
+  out += "| Host | Result | Exit code | Duration | Error |\n|---|---|---|---|---|\n";
+  for (auto& h : s.hosts)
+    out += fmt::format("| {} | {} | {} | {} | {} |\n", md(h.host), h.ok ? "✅ ok" : "❌ failed", h.exit_code,
+                       human_seconds(static_cast<double>(h.duration_ms) / 1000.0), md(h.error));
+  if (!s.hosts_skipped.empty()) {
+    std::vector<std::string> names;
+    for (auto& n : s.hosts_skipped) names.push_back(md(n));
+    out += fmt::format("\nNot started: {}.\n", fmt::join(names, ", "));
+  }
+  return out;
+}
 
 std::vector<std::pair<std::string, std::string>> timeline_lines(const Report& r, const std::string& tz) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -154,6 +173,7 @@ std::string to_markdown(const Report& r, const std::string& tz) {
   }
   for (auto& s : r.steps)
     if (!s.gate_failure.empty()) out += fmt::format("\nFailed gate in {}: {}\n", md(s.title), md(s.gate_failure));
+  for (auto& s : r.steps) out += hosts_markdown(s);
   out += "\n## Prevention\n\n";
   out += notes_or(r, "action-item", "- [ ] ", "- [ ] _No action items yet: add them with `runbook note " + r.run.id + " \"…\" --tag action-item`._");
   out += "\n## Lessons Learned\n\n";

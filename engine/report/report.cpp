@@ -35,6 +35,26 @@ StepSummary& step_of(Report& r, std::map<std::string, size_t>& index, const jour
   return r.steps.back();
 }
 
+// A fleet step's recorded result (result.hosts, result.skipped): its per-host rows.
+void fleet_rows(StepSummary& s, const Value& result) {
+  if (!result.is_object() || !result.contains("hosts") || !result["hosts"].is_object()) return;
+  s.hosts.clear();
+  s.hosts_skipped.clear();
+  for (auto& [name, h] : result["hosts"].items()) {
+    if (!h.is_object()) continue;
+    HostRow row;
+    row.host = name;
+    row.ok = h.value("ok", false);
+    row.exit_code = h.value("exit_code", 0LL);
+    row.duration_ms = h.value("duration_ms", 0LL);
+    row.error = h.value("error", std::string());
+    s.hosts.push_back(std::move(row));
+  }
+  if (result.contains("skipped") && result["skipped"].is_array())
+    for (auto& n : result["skipped"])
+      if (n.is_string()) s.hosts_skipped.push_back(n.get<std::string>());
+}
+
 void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event& e, std::map<std::string, double>& open) {
   const Value& d = e.data;
   const std::string& t = e.type;
@@ -62,11 +82,13 @@ void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event
     }
     s.duration_ms = d.value("duration_ms", static_cast<long long>(std::llround((e.t - s.start) * 1000)));
     if (d.contains("attempts")) s.attempts = d["attempts"].get<int>();
+    if (d.contains("result")) fleet_rows(s, d["result"]);
     open.erase(e.step);
   } else if (t == ev::kStepConfirmed) {
     step_of(r, index, e).result = "confirmed";
   } else if (t == ev::kStepAttemptFailed) {
     auto& s = step_of(r, index, e);
+    if (d.contains("result")) fleet_rows(s, d["result"]);
     double st = open.count(e.step) ? open[e.step] : e.t;
     s.spans.push_back({st, e.t, "attempt", false});
     open.erase(e.step);
@@ -153,6 +175,14 @@ Value to_json(const Report& r) {
     v["error"] = s.error.empty() ? Value(nullptr) : Value(s.error);
     v["approved_by"] = s.approved_by.empty() ? Value(nullptr) : Value(s.approved_by);
     v["rolled_back"] = s.rolled_back;
+    if (!s.hosts.empty()) {
+      Value hosts = Value::array();
+      for (auto& h : s.hosts)
+        hosts.push_back({{"host", h.host}, {"ok", h.ok}, {"exit_code", h.exit_code}, {"duration_ms", h.duration_ms},
+                         {"error", h.error.empty() ? Value(nullptr) : Value(h.error)}});
+      v["hosts"] = hosts;
+      v["hosts_skipped"] = s.hosts_skipped;
+    }
     steps.push_back(v);
   }
   Value notes = Value::array();

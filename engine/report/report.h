@@ -21,6 +21,14 @@ struct Span {
   bool ok = true;
 };
 
+/// One host of a fleet step (its last attempt), from the step's recorded result.
+struct HostRow {
+  std::string host;
+  bool ok = false;
+  long long exit_code = 0, duration_ms = 0;
+  std::string error;
+};
+
 struct StepSummary {
   std::string id, title, phase;
   std::string result;  ///< succeeded, failed, timed_out, skipped, confirmed, running
@@ -35,6 +43,8 @@ struct StepSummary {
   std::string gate_failure;                         ///< the failed gate's message
   std::string approved_by;                          ///< who answered an approval/manual step
   bool rolled_back = false;
+  std::vector<HostRow> hosts;              ///< a fleet step: each host that ran, in inventory order
+  std::vector<std::string> hosts_skipped;  ///< a fleet step: hosts never started (max_errors, canary)
 };
 
 struct Note {
@@ -70,6 +80,9 @@ Value to_json(const Report& r);
 
 /// The timeline as (clock time in `tz`, Markdown text) lines, for the reports.
 std::vector<std::pair<std::string, std::string>> timeline_lines(const Report& r, const std::string& tz);
+
+/// A fleet step's per-host table as Markdown (empty for other steps).
+std::string hosts_markdown(const StepSummary& s);
 
 /// "12m04s" style durations for reports.
 std::string human_seconds(double s);

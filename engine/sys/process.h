@@ -28,6 +28,10 @@ struct ProcessSpec {
   std::vector<std::pair<std::string, std::string>> env;  ///< the child's whole environment
   std::string cwd;                                       ///< empty: the engine's
   std::optional<std::string> stdin_data;                 ///< nullopt: /dev/null
+  /// After writing stdin_data, keep the pipe open until the process ends, so that its
+  /// reader sees EOF only when the engine stops it or goes away (the liveness signal of
+  /// fleet actions' ssh sessions).
+  bool keep_stdin_open = false;
   size_t output_cap = 1u << 20;                          ///< bytes kept per stream
   Millis drain_after_exit{200};  ///< how long to keep reading after the leader exited
 };

@@ -235,6 +235,7 @@ class PosixProcess : public Process, public std::enable_shared_from_this<PosixPr
     if (!in_.is_open()) return;
     auto self = shared_from_this();
     asio::async_write(in_, asio::buffer(*spec_.stdin_data), [self](const boost::system::error_code&, size_t) {
+      if (self->spec_.keep_stdin_open) return;  // closed by stop_reading() or the destructor
       boost::system::error_code ignore;
       self->in_.close(ignore);  // EPIPE (child did not read) is fine
     });

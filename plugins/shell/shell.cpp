@@ -7,8 +7,9 @@
 #include <fmt/format.h>
 
 #include "base/text.h"
-#include "yaml/check.h"
 #include "plugin/process_run.h"
+#include "shell/fleet.h"
+#include "yaml/check.h"
 
 namespace rb::plugins {
 namespace {
@@ -172,7 +173,30 @@ class ShellPlugin : public plugin::Plugin {
     return "shell";
   }
 
+  // With `targets`, the same command runs on each selected host over SSH (fleet.h): the
+  // rendered script and its values go to the hosts as data, with the step's `env` and
+  // RUNBOOK_* (not the engine's own environment); `cwd` names a remote directory.
+  std::unique_ptr<plugin::Running> start_on_hosts(const Value& p, plugin::ActionContext& ctx, plugin::DoneFn done) {
+    fleet::RemoteJob job;
+    job.env = ctx.step_env;
+    if (p.contains("script")) {
+      job.script = p["script"].get<std::string>();
+      for (auto& [k, v] : p["args"].items()) job.env.emplace_back(k, v.get<std::string>());
+    } else {
+      std::vector<std::string> words;
+      for (auto& a : p["argv"]) words.push_back(shell_quote(a.get<std::string>()));
+      job.script = "exec " + join(words, " ");
+    }
+    if (p.contains("cwd")) job.cwd = p["cwd"].get<std::string>();
+    if (p.contains("stdin")) job.stdin_data = p["stdin"].get<std::string>();
+    else if (ctx.stdin_text) job.stdin_data = *ctx.stdin_text;
+    return fleet::start_fleet(std::move(job), ctx, std::move(done), control_);
+  }
+
+  void finish_run() override { control_.remove(); }
+
   std::unique_ptr<plugin::Running> start(const Value& p, plugin::ActionContext& ctx, plugin::DoneFn done) override {
+    if (!ctx.targets.is_null()) return start_on_hosts(p, ctx, std::move(done));
     sys::ProcessSpec spec;
     spec.env = ctx.env_vars;
     if (p.contains("script")) {
@@ -228,8 +252,8 @@ class ShellPlugin : public plugin::Plugin {
           if (!j.is_discarded()) o.result["json"] = std::move(j);
         }
       }
-      o.result["stdout"] = std::move(ex.out);
-      o.result["stderr"] = std::move(ex.err);
+      o.result["stdout"] = valid_utf8(std::move(ex.out));  // any bytes: results are JSON
+      o.result["stderr"] = valid_utf8(std::move(ex.err));
       o.result["stdout_bytes"] = ex.out_bytes;
       o.result["stderr_bytes"] = ex.err_bytes;
       if (ex.out_truncated) o.result["stdout_truncated"] = true;
@@ -252,6 +276,9 @@ class ShellPlugin : public plugin::Plugin {
     });
     return run;
   }
+
+ private:
+  fleet::ControlDir control_;  ///< ssh ControlMaster sockets of this run's fleet actions
 };
 
 }  // namespace

@@ -54,3 +54,12 @@ TEST_CASE("TimeTest.Rfc3339RoundTrip") {
   CHECK(clock_time(*t, "UTC") == "03:12:00");
   CHECK(clock_time(*t, "Europe/Paris") == "04:12:00");
 }
+
+TEST_CASE("TextTest.ValidUtf8ReplacesOnlyBadBytes") {
+  CHECK(valid_utf8("plain é ✓") == "plain é ✓");
+  CHECK(valid_utf8(std::string("a\0b", 3)) == std::string("a\0b", 3));
+  CHECK(valid_utf8("\xff\xfe ok") == "\xEF\xBF\xBD\xEF\xBF\xBD ok");
+  CHECK(valid_utf8("cut \xE2\x9C") == "cut \xEF\xBF\xBD\xEF\xBF\xBD");
+  CHECK(valid_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong
+  CHECK_NOTHROW(Value(valid_utf8("\xff")).dump());
+}
