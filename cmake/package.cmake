@@ -13,6 +13,7 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
 gates, a live RTO clock, approvals, rollbacks and a durable incident timeline that\n\
 becomes the post-mortem; the same runbooks run unattended as scored game-day drills.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_INSTALL_PREFIX /usr)
 # Install with DESTDIR into the staging area, so that CMAKE_INSTALL_PREFIX is /usr while
 # installing (install_late.cmake picks the zsh folder and the units' paths from it).
 set(CPACK_SET_DESTDIR ON)

@@ -1,9 +1,10 @@
 # Tests too slow to repeat under the sanitizers (tests/run.sh runs them in the Release
 # build only, and the sanitizer build runs every other test): the end-to-end sandbox
 # scenarios, the crash test and the drill scenarios, which exercise the same code as the
-# faster tests around them many times over.
+# faster tests around them many times over. package_deb installs the .deb into a fresh
+# Debian 12 root (debootstrap, apt): about a minute once its cache is warm.
 foreach(t e2e_test_runbooks_sqlite e2e_test_runbooks_postgres e2e_test_runbooks_unrepaired e2e_test_html_report
-          exec_test_crash exec_test_drills)
+          exec_test_crash exec_test_drills package_deb)
   if(TEST ${t})
     set_tests_properties(${t} PROPERTIES LABELS heavy)
   endif()
