@@ -64,9 +64,9 @@ Finding sqlite_not_yet(const std::string& shown, const std::string& path) {
   std::error_code ec;
   while (!dir.empty() && !fs::exists(dir, ec) && dir != dir.parent_path()) dir = dir.parent_path();
   if (dir.empty()) dir = ".";
-  if (::access(dir.c_str(), W_OK | X_OK) == 0)
+  if (fs::is_directory(dir, ec) && ::access(dir.c_str(), W_OK | X_OK) == 0)
     return good("store", fmt::format("{}: not created yet; the first run creates it (in {}, writable)", shown, dir.string()));
-  return {"store", false, fmt::format("{}: does not exist, and {} is not writable", shown, dir.string()),
+  return {"store", false, fmt::format("{}: does not exist, and {} is not a writable folder", shown, dir.string()),
           fmt::format("make {} writable for this user, or pass --store (or set RUNBOOK_STORE) to a writable place", dir.string())};
 }
 
