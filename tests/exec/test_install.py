@@ -164,6 +164,11 @@ def main():
     unit = open(os.path.join(prefix, "lib/systemd/system/runbook-serve.service")).read()
     rbtest.check(f"ExecStart={exe} serve " in unit and "--store" not in unit.split("ExecStart=")[1].split("\n")[0],
                  "the serve unit runs the installed binary; the store URL is not on its command line")
+    if shutil.which("systemd-analyze"):
+        units = [os.path.join(prefix, "lib/systemd/system", u)
+                 for u in ("runbook-serve.service", "runbook-drills.service", "runbook-drills.timer")]
+        p = sh(["systemd-analyze", "verify", "--man=no", *units])
+        rbtest.eq(p.returncode, 0, f"systemd-analyze verify accepts the units ({p.stderr.strip()[-400:]})")
     installed_runs(prefix, wd)
     man_pages(prefix, exe)
     completions(prefix, exe, wd)

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 import rbtest  # noqa: E402
@@ -30,6 +31,13 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 def sh(cmd, timeout=300, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+T0 = time.monotonic()
+
+
+def phase(name):
+    print(f"[{time.monotonic() - T0:6.1f}s] {name}", flush=True)
 
 
 def last_lines(text, n=4):
@@ -74,13 +82,24 @@ def ensure_base():
 
 
 class Root:
-    """A fresh copy of the base root with /proc mounted and apt's downloads cached."""
+    """A fresh root over the cached base: an overlay (its writes go to a throwaway upper
+    folder; a copy where overlayfs is not available), with /proc mounted, apt's downloads
+    cached, dpkg without fsync and man-db's index left alone (man finds pages without it)."""
 
     def __init__(self):
-        self.path = tempfile.mkdtemp(prefix="deb-root.", dir=CACHE)
-        subprocess.run(["cp", "-a", BASE + "/.", self.path], check=True)
-        shutil.copy("/etc/resolv.conf", os.path.join(self.path, "etc/resolv.conf"))
+        self.top = tempfile.mkdtemp(prefix="deb-root.", dir=CACHE)
+        self.path = os.path.join(self.top, "root")
         self.mounts = []
+        for d in ("root", "upper", "work"):
+            os.makedirs(os.path.join(self.top, d))
+        opts = f"lowerdir={BASE},upperdir={self.top}/upper,workdir={self.top}/work"
+        if subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, self.path]).returncode == 0:
+            self.mounts.append(self.path)
+        else:
+            subprocess.run(["cp", "-a", BASE + "/.", self.path], check=True)
+        shutil.copy("/etc/resolv.conf", os.path.join(self.path, "etc/resolv.conf"))
+        with open(os.path.join(self.path, "etc/dpkg/dpkg.cfg.d/unsafe-io"), "w") as f:
+            f.write("force-unsafe-io\n")
         self.mount(["-t", "proc", "proc"], "proc")
         archives = os.path.join(CACHE, "apt-archives")
         os.makedirs(os.path.join(archives, "partial"), exist_ok=True)
@@ -100,11 +119,11 @@ class Root:
         for m in reversed(self.mounts):
             subprocess.run(["umount", m])
         with open("/proc/mounts") as f:
-            busy = [line for line in f if f" {self.path}/" in line]
+            busy = [line for line in f if f" {self.top}/" in line]
         if busy:
-            print(f"left {self.path} in place: still mounted: {busy}")
+            print(f"left {self.top} in place: still mounted: {busy}")
             return
-        shutil.rmtree(self.path, ignore_errors=True)
+        shutil.rmtree(self.top, ignore_errors=True)
 
 
 SMOKE = """runbook: smoke
@@ -171,17 +190,25 @@ def main():
         fcntl.flock(lock, fcntl.LOCK_EX)  # one debootstrap, one apt cache user at a time
         root = None
         try:
+            phase("cpack -G DEB")
             deb = build_deb(out)
+            phase("base root")
             ensure_base()
+            phase("fresh copy")
             root = Root()
             shutil.copy(deb, os.path.join(root.path, "root/runbook.deb"))
+            phase("apt-get update")
+            root.run("echo 'man-db man-db/auto-update boolean false' | debconf-set-selections")
             r = root.run("apt-get update -q", timeout=300)
             if r.returncode != 0:
                 rbtest.skip(f"apt-get update cannot reach the Debian mirror: {last_lines(r.stdout + r.stderr, 2)}")
+            phase("apt-get install ./runbook.deb")
             r = root.run("apt-get install -y -q ./runbook.deb", timeout=600)
             rbtest.eq(r.returncode, 0, f"apt-get install ./runbook.deb in a fresh Debian 12 root ({last_lines(r.stdout + r.stderr)})")
             if r.returncode == 0:
+                phase("runbook inside the root")
                 checks_inside(root)
+            phase("done")
         finally:
             if root:
                 root.close()
