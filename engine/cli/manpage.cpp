@@ -13,18 +13,6 @@
 
 namespace rb::cli {
 
-std::string OptSpec::completes() const {
-  if (value == "FILE" || value == "PATH" || value == "URL") return "files";
-  if (value == "DIR") return "dirs";
-  return "";
-}
-
-const CommandSpec* CommandSpec::find(const std::string& sub) const {
-  for (auto& s : subcommands)
-    if (s.name == sub) return &s;
-  return nullptr;
-}
-
 namespace {
 
 // Text for roff: backslashes and hyphens escaped (so that `--dry-run` pastes as typed),
@@ -166,8 +154,6 @@ const char* kRootTail =
     "\\fIexamples/\\fR.\n";
 
 }  // namespace
-
-std::string OptSpec::name_or_value() const { return names.empty() ? value : names.front(); }
 
 std::string man_file_name(const CommandSpec* sub) { return sub ? "runbook-" + sub->name + ".1" : "runbook.1"; }
 
