@@ -6,6 +6,10 @@
 #include <cstdlib>
 #include <unistd.h>
 
+#ifndef RUNBOOK_LIBEXEC_FROM_BIN  // set by the build (cmake/version.cmake) from GNUInstallDirs
+#define RUNBOOK_LIBEXEC_FROM_BIN "../libexec/runbook"
+#endif
+
 #include "approval/approval.h"
 #include "external/external.h"
 #include "http/http.h"
@@ -43,9 +47,9 @@ std::vector<std::string> default_plugin_path(const std::vector<std::string>& fro
     buf[n] = 0;
     std::string dir(buf);
     dir = dir.substr(0, dir.rfind('/'));
-    out.push_back(dir + "/plugins");
-    out.push_back(dir + "/../plugins/bin");
-    out.push_back(dir + "/../share/runbook/plugins");
+    out.push_back(dir + "/plugins");  // a build tree: the build copies plugins/bin/* there
+    std::string libexec = RUNBOOK_LIBEXEC_FROM_BIN;  // installed: ../libexec/runbook
+    out.push_back(libexec.starts_with("/") ? libexec : dir + "/" + libexec);
   }
   return out;
 }

@@ -13,7 +13,9 @@ namespace rb::plugins {
 void register_builtins(plugin::Registry& reg, std::vector<std::string> plugin_path);
 
 /// The plugin path: --plugin-path entries, then $RUNBOOK_PLUGIN_PATH (':'-separated),
-/// then the installation's plugins/ folder (next to the binary, and ../plugins).
+/// then the shipped plugins: plugins/ next to the binary (a build tree) and
+/// ../libexec/runbook from it (installed; GNUInstallDirs' libexecdir), found through
+/// /proc/self/exe so that no flag is needed wherever the prefix is.
 std::vector<std::string> default_plugin_path(const std::vector<std::string>& from_flags);
 
 }  // namespace rb::plugins

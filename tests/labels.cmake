@@ -2,10 +2,12 @@
 # build only, and the sanitizer build runs every other test): the end-to-end sandbox
 # scenarios, the crash test and the drill scenarios, which exercise the same code as the
 # faster tests around them many times over; the fleet test (~30 s, mostly sshd's key
-# exchanges; the fleet code's logic has unit tests that the sanitizer build runs).
+# exchanges; the fleet code's logic has unit tests that the sanitizer build runs);
+# package_deb installs the .deb into a fresh Debian 12 root (debootstrap, apt): about a
+# minute once its cache is warm.
 foreach(t e2e_test_runbooks_sqlite e2e_test_runbooks_postgres e2e_test_runbooks_unrepaired e2e_test_html_report
           e2e_test_protection_sqlite e2e_test_protection_postgres e2e_test_drills_seeds
-          e2e_test_runbooks_unrepaired_postgres exec_test_crash exec_test_drills exec_test_fleet)
+          e2e_test_runbooks_unrepaired_postgres exec_test_crash exec_test_drills exec_test_fleet package_deb)
   if(TEST ${t})
     set_tests_properties(${t} PROPERTIES LABELS heavy)
   endif()

@@ -80,6 +80,10 @@ struct ImportFlags {
 };
 int cmd_import(const Global& g, const ImportFlags& f);
 
+/// Checks what runs need (store, shipped plugins, ssh, time zone data); 0 all good, 1
+/// something to fix (each problem printed with what to do).
+int cmd_doctor(const Global& g);
+
 int cmd_runs(const Global& g, int limit);
 int cmd_status(const Global& g, const std::string& run_id);
 int cmd_timeline(const Global& g, const std::string& run_id, const std::string& tz);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "builtin.h"
+#include "runbook_build.h"
 #include "base/text.h"
 #include "base/time.h"
 #include "yaml/check.h"
@@ -15,7 +16,8 @@
 
 namespace rb::cli {
 
-const char* version() { return "0.1.0"; }
+const char* version() { return RUNBOOK_VERSION; }
+const char* build_commit() { return RUNBOOK_COMMIT; }
 
 std::set<std::string> secret_inputs(const model::Runbook& rb, const Value& inputs, Masker& masker) {
   std::set<std::string> names;

@@ -50,7 +50,10 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
 /// The names of the runbook's secret inputs; registers their values with `masker`.
 std::set<std::string> secret_inputs(const model::Runbook& rb, const Value& inputs, Masker& masker);
 
-/// The engine's version string.
+/// The engine's version string ("0.1.0").
 const char* version();
+/// The commit it was built from (`git describe --always --dirty` when configured), or
+/// "unknown" when built outside a git checkout.
+const char* build_commit();
 
 }  // namespace rb::cli

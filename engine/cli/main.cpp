@@ -1,6 +1,7 @@
 // runbook: the command line (contract section 3). Subcommands are one table (kCommands)
 // of name, help and a function that declares the subcommand's flags and returns what
-// runs it; parsing is CLI11's, kept to this one translation unit.
+// runs it; parsing is CLI11's, kept to this one translation unit. describe() turns the
+// parsed table into plain values (cli/spec.h) for the man pages and shell completions.
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -9,6 +10,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/spec.h"
 #include "journal/store.h"
 
 using namespace rb::cli;
@@ -39,43 +41,47 @@ Runner add_plan(CLI::App& c) {
   auto f = flags<std::pair<std::string, std::string>>();
   f->second = "text";
   c.add_option("FILE", f->first, "Runbook file")->required();
-  c.add_option("--format", f->second, "text, mermaid, dot or json")->check(CLI::IsMember({"text", "mermaid", "dot", "json"}));
+  c.add_option("--format", f->second, "text, mermaid, dot or json")->type_name("FORMAT")->check(CLI::IsMember({"text", "mermaid", "dot", "json"}));
   return [f](const Global& g) { return cmd_plan(g, f->first, f->second); };
 }
 
 Runner add_run(CLI::App& c) {
   auto f = flags<RunFlags>();
   c.add_option("FILE", f->file, "Runbook file")->required();
-  c.add_option("--input", f->inputs, "An input as NAME=VALUE (repeatable)");
-  c.add_option("--inputs", f->inputs_file, "A YAML file of inputs (NAME: VALUE)");
+  c.add_option("--input", f->inputs, "An input as NAME=VALUE (repeatable)")->type_name("NAME=VALUE");
+  c.add_option("--inputs", f->inputs_file, "A YAML file of inputs (NAME: VALUE)")->type_name("FILE");
   c.add_option("--dry-run", f->dry_run,
                "Print the path and each rendered action, execute nothing; "
                "--dry-run=probes also runs the read-only (mutates: false) actions and checks")
+      ->type_name("MODE")
       ->expected(0, 1)
       ->default_str("plain")
       ->check(CLI::IsMember({"plain", "probes"}));
   c.add_flag("--yes,-y", f->yes, "Approve every approval and manual step (drills; second-person approvals only with --drill)");
-  c.add_option("--answer", f->answers, "Answer a step ahead: STEP=yes|no|done, optionally @NAME for who answered");
-  c.add_option("--operator", f->operator_name, "Who runs this (default $USER, else the account name)");
-  c.add_option("--incident", f->incident, "Incident id (default INC-YYYYMMDD-NNN)");
-  c.add_option("--incident-start", f->incident_start, "When the incident began (RFC 3339): the RTO clock starts there");
+  c.add_option("--answer", f->answers, "Answer a step ahead: STEP=yes|no|done, optionally @NAME for who answered")
+      ->type_name("STEP=ANSWER");
+  c.add_option("--operator", f->operator_name, "Who runs this (default $USER, else the account name)")->type_name("NAME");
+  c.add_option("--incident", f->incident, "Incident id (default INC-YYYYMMDD-NNN)")->type_name("ID");
+  c.add_option("--incident-start", f->incident_start, "When the incident began (RFC 3339): the RTO clock starts there")
+      ->type_name("TIME");
   c.add_flag("--drill", f->drill, "Mark the run as a drill (run.drill = true)");
-  c.add_option("--tz", f->tz, "Time zone for the live view's clock (default UTC)");
+  c.add_option("--tz", f->tz, "Time zone for the live view's clock (default UTC)")->type_name("ZONE");
   return [f](const Global& g) { return cmd_run(g, *f); };
 }
 
 Runner add_resume(CLI::App& c) {
   auto f = flags<ResumeFlags>();
   c.add_option("RUN_ID", f->run_id, "The run")->required();
-  c.add_option("--input", f->inputs, "Give an input again (secrets are never stored): NAME=VALUE");
-  c.add_option("--inputs", f->inputs_file, "A YAML file of inputs");
+  c.add_option("--input", f->inputs, "Give an input again (secrets are never stored): NAME=VALUE")->type_name("NAME=VALUE");
+  c.add_option("--inputs", f->inputs_file, "A YAML file of inputs")->type_name("FILE");
   c.add_option("--answer", f->answers,
                "Answer a step: STEP=yes|no|done[@NAME]; for an interrupted step that is not idempotent: "
-               "yes runs it again, done counts it completed, no aborts the run");
+               "yes runs it again, done counts it completed, no aborts the run")
+      ->type_name("STEP=ANSWER");
   c.add_flag("--yes,-y", f->yes, "Approve every approval and manual step");
-  c.add_option("--operator", f->operator_name, "Who resumes (default $USER, else the account name)");
+  c.add_option("--operator", f->operator_name, "Who resumes (default $USER, else the account name)")->type_name("NAME");
   c.add_flag("--allow-changed", f->allow_changed, "Resume even though the runbook file changed since the run started");
-  c.add_option("--tz", f->tz, "Time zone for the live view's clock");
+  c.add_option("--tz", f->tz, "Time zone for the live view's clock")->type_name("ZONE");
   return [f](const Global& g) { return cmd_resume(g, *f); };
 }
 
@@ -100,7 +106,7 @@ Runner add_approve(CLI::App& c) {
 Runner add_runs(CLI::App& c) {
   auto limit = flags<int>();
   *limit = 20;
-  c.add_option("--limit", *limit, "How many (newest first)")->check(CLI::PositiveNumber);
+  c.add_option("--limit", *limit, "How many (newest first)")->type_name("N")->check(CLI::PositiveNumber);
   return [limit](const Global& g) { return cmd_runs(g, *limit); };
 }
 
@@ -114,7 +120,7 @@ Runner add_timeline(CLI::App& c) {
   auto f = flags<std::pair<std::string, std::string>>();
   f->second = "UTC";
   c.add_option("RUN_ID", f->first, "The run")->required();
-  c.add_option("--tz", f->second, "Time zone for clock times (default UTC)");
+  c.add_option("--tz", f->second, "Time zone for clock times (default UTC)")->type_name("ZONE");
   return [f](const Global& g) { return cmd_timeline(g, f->first, f->second); };
 }
 
@@ -122,8 +128,8 @@ Runner add_note(CLI::App& c) {
   auto f = flags<std::array<std::string, 4>>();  // run, text, tag, operator
   c.add_option("RUN_ID", (*f)[0], "The run")->required();
   c.add_option("TEXT", (*f)[1], "The note")->required();
-  c.add_option("--tag", (*f)[2], "root-cause, impact, action-item or lesson");
-  c.add_option("--operator", (*f)[3], "Who writes it (default $USER, else the account name)");
+  c.add_option("--tag", (*f)[2], "root-cause, impact, action-item or lesson")->type_name("TAG");
+  c.add_option("--operator", (*f)[3], "Who writes it (default $USER, else the account name)")->type_name("NAME");
   return [f](const Global& g) { return cmd_note(g, (*f)[0], (*f)[1], (*f)[2], (*f)[3]); };
 }
 
@@ -133,15 +139,16 @@ Runner add_export(CLI::App& c) {
   (*f)[3] = "UTC";
   c.add_option("RUN_ID", (*f)[0], "The run")->required();
   c.add_option("--format", (*f)[1], "markdown, json, html or junit")
+      ->type_name("FORMAT")
       ->check(CLI::IsMember({"markdown", "json", "html", "junit"}));
-  c.add_option("-o,--output", (*f)[2], "Write to FILE (0600) instead of stdout");
-  c.add_option("--tz", (*f)[3], "Time zone for clock times (default UTC)");
+  c.add_option("-o,--output", (*f)[2], "Write to FILE (0600) instead of stdout")->type_name("FILE");
+  c.add_option("--tz", (*f)[3], "Time zone for clock times (default UTC)")->type_name("ZONE");
   return [f](const Global& g) { return cmd_export(g, (*f)[0], (*f)[1], (*f)[2], (*f)[3]); };
 }
 
 Runner add_drill(CLI::App& c) {
   auto f = flags<DrillFlags>();
-  c.add_option("--drills", f->file, "The drills file (default drills.yaml)");
+  c.add_option("--drills", f->file, "The drills file (default drills.yaml)")->type_name("FILE");
   c.require_subcommand(1);
   auto* list = c.add_subcommand("list", "Each drill and its next three run times");
   list->add_option("--at", f->at, "From this time (RFC 3339; default now)");
@@ -183,9 +190,79 @@ Runner add_drill(CLI::App& c) {
 Runner add_import(CLI::App& c) {
   auto f = flags<ImportFlags>();
   c.add_option("FILE", f->file, "The Markdown file")->required();
-  c.add_option("-o,--output", f->out, "OUT.yaml for one runbook, or DIR for one file per runbook (default stdout)");
+  c.add_option("-o,--output", f->out, "OUT.yaml for one runbook, or DIR for one file per runbook (default stdout)")
+      ->type_name("PATH");
   c.add_flag("--force", f->force, "Replace files that exist");
   return [f](const Global& g) { return cmd_import(g, *f); };
+}
+
+// describe(): the App tree as values (cli/spec.h). Hidden subcommands (group "") are left
+// out; the value name comes from type_name() and a fixed set of choices from the
+// IsMember check CLI11 appends to it ("FORMAT:{text,json}").
+OptSpec describe_option(const CLI::Option& o) {
+  OptSpec s;
+  s.help = o.get_description();
+  s.positional = !o.nonpositional();
+  std::string type = o.get_type_name();
+  if (size_t brace = type.find(":{"); brace != std::string::npos && type.back() == '}') {
+    std::string list = type.substr(brace + 2, type.size() - brace - 3);
+    for (size_t at = 0; at <= list.size();) {
+      size_t comma = list.find(',', at);
+      if (comma == std::string::npos) comma = list.size();
+      s.choices.push_back(list.substr(at, comma - at));
+      at = comma + 1;
+    }
+    type = type.substr(0, brace);
+  }
+  if (s.positional) {
+    s.names = {o.get_name()};
+    s.value = o.get_name();
+  } else {
+    for (auto& n : o.get_snames()) s.names.push_back("-" + n);
+    for (auto& n : o.get_lnames()) s.names.push_back("--" + n);
+    if (o.get_type_size_max() > 0 && o.get_expected_max() > 0) s.value = type.empty() ? "VALUE" : type;
+  }
+  s.required = o.get_required();
+  s.optional_value = !s.flag() && o.get_expected_min() == 0;
+  s.repeatable = !s.flag() && o.get_items_expected_max() > 1;
+  return s;
+}
+
+CommandSpec describe(const CLI::App& app) {
+  CommandSpec c;
+  c.name = app.get_name();
+  c.help = app.get_description();
+  for (const CLI::Option* o : app.get_options()) {
+    OptSpec s = describe_option(*o);
+    (s.positional ? c.positionals : c.options).push_back(std::move(s));
+  }
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App* a) { return !a->get_group().empty(); }))
+    c.subcommands.push_back(describe(*sub));
+  return c;
+}
+
+Runner add_doctor(CLI::App& c) {
+  return [](const Global& g) { return cmd_doctor(g); };
+}
+
+Runner add_completion(CLI::App& c) {
+  auto shell = flags<std::string>();
+  c.add_option("SHELL", *shell, "The shell: bash, zsh or fish")->required()->check(CLI::IsMember({"bash", "zsh", "fish"}));
+  const CLI::App* root = c.get_parent();
+  return [shell, root](const Global&) {
+    fmt::print("{}", completion_script(describe(*root), *shell));
+    return static_cast<int>(kOk);
+  };
+}
+
+// Hidden: the build writes the man pages with it (`runbook __man --dir DIR`).
+Runner add_man(CLI::App& c) {
+  c.group("");
+  auto f = flags<std::pair<std::string, std::string>>();  // page, dir
+  c.add_option("COMMAND", f->first, "Print this subcommand's page (default: runbook(1))");
+  c.add_option("--dir", f->second, "Write every page into DIR")->type_name("DIR");
+  const CLI::App* root = c.get_parent();
+  return [f, root](const Global&) { return cmd_man(describe(*root), f->first, f->second); };
 }
 
 struct Command {
@@ -208,6 +285,10 @@ const Command kCommands[] = {
     {"export", "Write a run's incident report: markdown, json, html (with a timeline chart) or junit", add_export},
     {"drill", "Game days: scheduled drills of runbooks, scored against their RTO", add_drill},
     {"import", "Turn a Markdown runbook into YAML drafts that validate; prints what a person must finish", add_import},
+    {"doctor", "Check what runs need here: the store, the shipped plugins, ssh, time zone data; say what to fix",
+     add_doctor},
+    {"completion", "Print the shell completion script for bash, zsh or fish", add_completion},
+    {"__man", "Print a man page (roff)", add_man},
 };
 
 }  // namespace
@@ -215,13 +296,15 @@ const Command kCommands[] = {
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{kIntro, "runbook"};
-  app.set_version_flag("--version", std::string("runbook ") + version());
+  app.set_version_flag("--version", fmt::format("runbook {} (commit {})", version(), build_commit()));
   app.require_subcommand(1);
   app.fallthrough();
   Global g;
   app.add_option("--store", g.store,
-                 "Run store: sqlite:PATH, PATH or postgres://… (default $RUNBOOK_STORE, else .runbook/runbook.db)");
-  app.add_option("--plugin-path", g.plugin_path, "Directory searched for runbook-plugin-NAME executables (repeatable)");
+                 "Run store: sqlite:PATH, PATH or postgres://… (default $RUNBOOK_STORE, else .runbook/runbook.db)")
+      ->type_name("URL");
+  app.add_option("--plugin-path", g.plugin_path, "Directory searched for runbook-plugin-NAME executables (repeatable)")
+      ->type_name("DIR");
   app.add_flag("--json", g.json, "Print JSON (one event per line for run)");
   std::vector<std::pair<CLI::App*, Runner>> subs;
   for (const Command& c : kCommands) {

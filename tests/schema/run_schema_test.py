@@ -1,17 +1,23 @@
 #!/usr/bin/python3
 """schemas/runbook.schema.json (JSON Schema 2020-12) against the real validator
-(python3-jsonschema): every runbook in runbooks/ and examples/ validates, and every
-structurally bad case in tests/schema/bad/ is rejected by the schema AND by
-`runbook validate` (exit 2)."""
+(python3-jsonschema): every runbook in runbooks/, examples/, tests/cases/valid/ and
+tests/schema/good/ validates, and every structurally bad case in tests/schema/bad/ is
+rejected by the schema AND by `runbook validate` (exit 2). The generated key rules
+(key_rules.py) are those of the parser's key lists today, and on thousands of candidate
+keys the schema rejects no key `runbook validate` accepts and catches every one-edit
+typo it rejects."""
 import glob
 import json
 import os
+import re
 import sys
 
 import jsonschema
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import key_rules  # noqa: E402
 import rbtest  # noqa: E402
 
 ROOT = rbtest.ROOT
@@ -28,7 +34,8 @@ def load(path):
 
 good = sorted(glob.glob(os.path.join(ROOT, "runbooks", "*.yaml")) +
               glob.glob(os.path.join(ROOT, "examples", "**", "*.yaml"), recursive=True) +
-              glob.glob(os.path.join(ROOT, "tests", "cases", "valid", "*.yaml")))
+              glob.glob(os.path.join(ROOT, "tests", "cases", "valid", "*.yaml")) +
+              glob.glob(os.path.join(ROOT, "tests", "schema", "good", "*.yaml")))
 count = 0
 for path in good:
     doc = load(path)
@@ -48,4 +55,45 @@ for path in sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file
     p = rbtest.run(["validate", path])
     rbtest.eq(p.returncode, 2, f"runbook validate rejects {name}")
     rbtest.check(name in p.err and ":" in p.err, f"{name}: error names the file ({p.err.strip()})")
+
+# The generated rules match the parser's key lists (tests/schema/key_rules.py --write).
+generated = key_rules.generate()
+for name, rule in generated.items():
+    rbtest.check(schema["$defs"].get(name) == rule,
+                 f"$defs/{name} is what key_rules.py generates from the parser (run tests/schema/key_rules.py --write)")
+
+
+def differential(context, known):
+    """Candidate keys in a step (or a check): the schema's verdict against validate's."""
+    cands = set()
+    for k in known:
+        for p in key_rules.near_typos(k):
+            cands.update(p.replace(".", c) for c in "aex_")
+        cands.add(k[::-1])
+        cands.add(k + "s2")
+        cands.add(k[1:-1])
+    cands = sorted(c for c in cands if re.fullmatch("[a-z][a-z0-9_-]*", c) and c not in known)
+    lines = ["runbook: keys", "title: keys", "steps:"]
+    for i, c in enumerate(cands):
+        if context == "step":
+            lines += [f"  s{i}:", f"    {c}: {{}}"]
+        else:
+            lines += [f"  s{i}:", "    shell: 'true'", "    verify:", f"      - {c}: {{}}"]
+    wd = rbtest.Workdir()
+    p = rbtest.run(["validate", wd.file(f"{context}.yaml", "\n".join(lines) + "\n")])
+    rejected = {c for c in cands if f"unknown key '{c}'" in p.err}
+    key_schema = jsonschema.Draft202012Validator({"$ref": f"#/$defs/{context}Key", "$defs": schema["$defs"]})
+    flagged = {c for c in cands if not key_schema.is_valid(c)}
+    wrongly = sorted(flagged - rejected)
+    rbtest.eq(wrongly, [], f"{context} keys the schema rejects but runbook validate accepts")
+    one_edit = {c for c in cands if any(re.fullmatch(key_rules.trie_regex(key_rules.near_typos(k)), c) for k in known)}
+    missed = sorted((rejected & one_edit) - flagged)
+    rbtest.eq(missed, [], f"{context} keys one edit from a known key that validate rejects and the schema misses")
+    print(f"{context} keys: {len(cands)} candidates, validate rejects {len(rejected)}, the schema {len(flagged)} "
+          f"(misses {len(rejected - flagged)} typos two or three edits away)")
+
+
+step_keys, builtins, check_keys = key_rules.parser_keys()
+differential("step", step_keys + builtins)
+differential("check", check_keys + builtins)
 rbtest.done()
