@@ -134,96 +134,101 @@ std::optional<Value> typed(const model::Input& in, const yaml::Node& n, std::str
 
 }  // namespace
 
+namespace {
+
+// --inputs FILE: a map of input name to value. A name the runbook does not declare is a
+// warning (one file may serve several runbooks); a bad value is an error at its position.
+bool read_inputs_file(const model::Runbook& rb, const std::string& path, const std::vector<std::string>& names,
+                      Value& out, std::set<std::string>& given) {
+  Diagnostics d(path);
+  yaml::Node root;
+  if (yaml::load_file(path, root, d)) {
+    if (!root.is_map()) d.error(root.pos, "an inputs file is a map of input name to value");
+    for (auto& [k, v] : root.is_map() ? root.entries : decltype(root.entries){}) {
+      const model::Input* in = rb.input(k.scalar);
+      if (!in) {
+        d.warning(k.pos, fmt::format("'{}' is not an input of {}: ignored{}", k.scalar, rb.id,
+                                     did_you_mean_suffix(k.scalar, names)));
+        continue;
+      }
+      std::string why;
+      std::optional<Value> val;
+      if (!v.is_scalar() && !v.is_null()) why = fmt::format("input '{}' must be a single value", k.scalar);
+      else if (v.scalar.find('\0') != std::string::npos)
+        why = fmt::format("input '{}' holds a NUL byte (a value is text without NUL)", k.scalar);
+      else val = v.is_null() ? std::optional<Value>(Value(nullptr)) : typed(*in, v, &why);
+      if (!val) {
+        d.error(yaml::text_pos(v), why);
+        continue;
+      }
+      out[k.scalar] = *val;
+      given.insert(k.scalar);
+    }
+  }
+  for (auto& x : d.list()) fmt::print(stderr, "{}\n", x.format());
+  return !d.has_errors();
+}
+
+// --input NAME=VALUE, repeatable; later ones win.
+bool read_input_flags(const model::Runbook& rb, const std::vector<std::string>& pairs,
+                      const std::vector<std::string>& names, Value& out, std::set<std::string>& given) {
+  bool ok = true;
+  for (auto& p : pairs) {
+    size_t eq = p.find('=');
+    std::string k = eq == std::string::npos ? p : p.substr(0, eq), v = eq == std::string::npos ? "" : p.substr(eq + 1);
+    const model::Input* in = eq == std::string::npos || eq == 0 ? nullptr : rb.input(k);
+    std::string why;
+    std::optional<Value> val;
+    if (eq == std::string::npos || eq == 0) why = fmt::format("--input '{}': expected NAME=VALUE", p);
+    else if (!in) why = fmt::format("--input {}: unknown input '{}'{}", k, k, did_you_mean_suffix(k, names));
+    else if (v.find('\0') != std::string::npos)
+      why = fmt::format("--input {}: the value holds a NUL byte (a value is text without NUL)", k);
+    else {
+      yaml::Node n;
+      n.kind = yaml::Node::Kind::Scalar;
+      n.scalar = v;
+      std::string bad;
+      if (!(val = typed(*in, n, &bad)))
+        why = fmt::format("--input {}: {}", k, in->secret ? fmt::format("input '{}' has a bad value", k) : bad);
+    }
+    if (!val) {
+      fmt::print(stderr, "runbook: {}\n", why);
+      ok = false;
+      continue;
+    }
+    out[k] = *val;
+    given.insert(k);
+  }
+  return ok;
+}
+
+}  // namespace
+
 std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string& inputs_file,
                                     const std::vector<std::string>& pairs, bool check_required) {
   Value out = Value::object();
-  bool bad = false;
   std::vector<std::string> names;
   for (auto& in : rb.inputs) {
     names.push_back(in.name);
     out[in.name] = in.default_value.value_or(Value(nullptr));
   }
   std::set<std::string> given;
-  if (!inputs_file.empty()) {
-    Diagnostics d(inputs_file);
-    yaml::Node root;
-    if (yaml::load_file(inputs_file, root, d)) {
-      if (!root.is_map()) {
-        d.error(root.pos, "an inputs file is a map of input name to value");
-      } else {
-        for (auto& [k, v] : root.entries) {
-          const model::Input* in = rb.input(k.scalar);
-          if (!in) {
-            d.error(k.pos, fmt::format("unknown input '{}'{}", k.scalar, did_you_mean_suffix(k.scalar, names)));
-            continue;
-          }
-          if (!v.is_scalar() && !v.is_null()) {
-            d.error(v.pos, fmt::format("input '{}' must be a single value", k.scalar));
-            continue;
-          }
-          if (v.scalar.find('\0') != std::string::npos) {
-            d.error(yaml::text_pos(v), fmt::format("input '{}' holds a NUL byte (a value is text without NUL)", k.scalar));
-            continue;
-          }
-          std::string why;
-          auto val = v.is_null() ? std::optional<Value>(Value(nullptr)) : typed(*in, v, &why);
-          if (!val) d.error(yaml::text_pos(v), why);
-          else {
-            out[k.scalar] = *val;
-            given.insert(k.scalar);
-          }
-        }
-      }
-    }
-    for (auto& x : d.list()) fmt::print(stderr, "{}\n", x.format());
-    bad = bad || d.has_errors();
-  }
-  for (auto& p : pairs) {
-    size_t eq = p.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      fmt::print(stderr, "runbook: --input '{}': expected NAME=VALUE\n", p);
-      bad = true;
-      continue;
-    }
-    std::string k = p.substr(0, eq), v = p.substr(eq + 1);
-    const model::Input* in = rb.input(k);
-    if (!in) {
-      fmt::print(stderr, "runbook: --input {}: unknown input '{}'{}\n", k, k, did_you_mean_suffix(k, names));
-      bad = true;
-      continue;
-    }
-    if (v.find('\0') != std::string::npos) {
-      fmt::print(stderr, "runbook: --input {}: the value holds a NUL byte (a value is text without NUL)\n", k);
-      bad = true;
-      continue;
-    }
-    yaml::Node n;
-    n.kind = yaml::Node::Kind::Scalar;
-    n.scalar = v;
-    std::string why;
-    auto val = typed(*in, n, &why);
-    if (!val) {
-      fmt::print(stderr, "runbook: --input {}: {}\n", k, in->secret ? fmt::format("input '{}' has a bad value", k) : why);
-      bad = true;
-      continue;
-    }
-    out[k] = *val;
-    given.insert(k);
-  }
+  bool ok = inputs_file.empty() || read_inputs_file(rb, inputs_file, names, out, given);
+  ok = read_input_flags(rb, pairs, names, out, given) && ok;
   for (auto& in : rb.inputs) {
     if (!given.count(in.name) && out[in.name].is_string() &&
         out[in.name].get_ref<const std::string&>().find('\0') != std::string::npos) {
       fmt::print(stderr, "{}:{}:{}: the default of input '{}' holds a NUL byte\n", rb.file, in.pos.line, in.pos.col,
                  in.name);
-      bad = true;
+      ok = false;
     }
     if (check_required && in.required && !given.count(in.name) && out[in.name].is_null()) {
       fmt::print(stderr, "{}:{}:{}: input '{}' is required: give it with --input {}=VALUE or --inputs FILE\n", rb.file,
                  in.pos.line, in.pos.col, in.name, in.name);
-      bad = true;
+      ok = false;
     }
   }
-  if (bad) return std::nullopt;
+  if (!ok) return std::nullopt;
   return out;
 }
 

@@ -5,7 +5,7 @@
 
 #include "base/hash.h"
 #include "base/text.h"
-#include "parse/targets.h"
+#include "parse/parser.h"
 #include "yaml/check.h"
 
 namespace rb::parse {
@@ -25,8 +25,6 @@ const std::vector<std::string>& step_keys() {
   return keys;
 }
 
-namespace {
-
 const std::vector<std::string> kTopKeys = {"runbook", "title",    "description", "severity", "objectives",
                                            "inputs",  "defaults", "start",       "steps"};
 const std::vector<std::string> kBuiltinActions = {"shell", "sql", "http", "wait", "approval", "manual"};
@@ -34,550 +32,176 @@ const std::vector<std::string> kDefaultsKeys = {"timeout", "retry",      "budget
                                                 "idempotent", "on_failure", "continue_on_failure"};
 const std::vector<std::string> kCheckKeys = {"name", "expect", "within", "interval", "timeout", "mutates", "targets"};
 
+namespace {
+
 bool valid_id(const std::string& s) { return is_token(s, "a-z0-9", "a-z0-9-"); }
 bool valid_step_id(const std::string& s) { return is_token(s, "A-Za-z0-9_", "A-Za-z0-9_-"); }
 bool valid_name(const std::string& s) { return is_token(s, "A-Za-z_", "A-Za-z0-9_"); }
 
-class Parser {
- public:
-  Parser(plugin::Registry& reg, Diagnostics& d) : reg_(reg), d_(d) {}
+}  // namespace
 
-  Runbook run(const Node& root) {
-    Runbook rb;
-    rb.pos = root.pos;
-    if (!root.is_map()) {
-      d_.error(root.pos, fmt::format("a runbook is a map with runbook, title and steps, not {}", root.kind_name()));
-      return rb;
-    }
-    check_keys(root, kTopKeys, "at the top level", d_);
-    header(root, rb);
-    if (auto* n = root.get("objectives")) objectives(*n, rb.objectives);
-    if (auto* n = root.get("inputs")) inputs(*n, rb);
-    const Node* defaults = root.get("defaults");
-    if (defaults && !defaults->is_null()) {
-      if (want_map(*defaults, "'defaults'", d_)) check_keys(*defaults, kDefaultsKeys, "in defaults", d_);
-      else defaults = nullptr;
-    } else {
-      defaults = nullptr;
-    }
-    const Node* steps = root.get("steps");
-    if (!steps) {
-      d_.error(root.pos, "missing required key 'steps'");
-    } else if (want_map(*steps, "'steps'", d_)) {
-      if (steps->entries.empty()) d_.error(steps->pos, "'steps' is empty: a runbook needs at least one step");
-      for (auto& [k, v] : steps->entries) {
-        Step s = step(k, v, defaults);
-        s.index = rb.steps.size();
-        rb.step_index.emplace(s.id, s.index);
-        rb.steps.push_back(std::move(s));
-      }
-      if (!rb.steps.empty()) {
-        Step& last = rb.steps.back();
-        if (last.kind != model::StepKind::End && !last.next && last.choose.empty()) last.implicit_end = true;
-      }
-    }
-    if (auto* e = root.entry("start")) {
-      if (auto s = want_string(e->second, "'start'", d_)) {
-        rb.start = *s;
-        rb.start_pos = text_pos(e->second);
-      }
-    } else if (!rb.steps.empty()) {
-      rb.start = rb.steps.front().id;
-      rb.start_pos = rb.steps.front().pos;
-    }
+Runbook Parser::run(const Node& root) {
+  Runbook rb;
+  rb.pos = root.pos;
+  if (!root.is_map()) {
+    d_.error(root.pos, fmt::format("a runbook is a map with runbook, title and steps, not {}", root.kind_name()));
     return rb;
   }
-
- private:
-  void header(const Node& root, Runbook& rb) {
-    if (auto* n = root.get("runbook")) {
-      if (auto s = want_string(*n, "'runbook'", d_)) {
-        rb.id = *s;
-        if (!valid_id(*s))
-          d_.error(text_pos(*n), fmt::format("runbook id '{}' must match [a-z0-9][a-z0-9-]*", ellipsize(*s, 60)));
-      }
-    } else {
-      d_.error(root.pos, "missing required key 'runbook' (the runbook's id)");
+  check_keys(root, kTopKeys, "at the top level", d_);
+  header(root, rb);
+  if (auto* n = root.get("objectives")) objectives(*n, rb.objectives);
+  if (auto* n = root.get("inputs")) inputs(*n, rb);
+  const Node* defaults = root.get("defaults");
+  if (defaults && !defaults->is_null()) {
+    if (want_map(*defaults, "'defaults'", d_)) check_keys(*defaults, kDefaultsKeys, "in defaults", d_);
+    else defaults = nullptr;
+  } else {
+    defaults = nullptr;
+  }
+  const Node* steps = root.get("steps");
+  if (!steps) {
+    d_.error(root.pos, "missing required key 'steps'");
+  } else if (want_map(*steps, "'steps'", d_)) {
+    if (steps->entries.empty()) d_.error(steps->pos, "'steps' is empty: a runbook needs at least one step");
+    for (auto& [k, v] : steps->entries) {
+      Step s = step(k, v, defaults);
+      s.index = rb.steps.size();
+      rb.step_index.emplace(s.id, s.index);
+      rb.steps.push_back(std::move(s));
     }
-    if (auto* n = root.get("title")) {
-      if (auto s = want_string(*n, "'title'", d_)) rb.title = *s;
-    } else {
-      d_.error(root.pos, "missing required key 'title'");
-    }
-    if (auto* n = root.get("description"))
-      if (auto s = want_string(*n, "'description'", d_)) rb.description = *s;
-    if (auto* n = root.get("severity")) {
-      if (auto s = want_string(*n, "'severity'", d_)) {
-        static const std::vector<std::string> sev = {"SEV-1", "SEV-2", "SEV-3", "SEV-4"};
-        if (std::find(sev.begin(), sev.end(), *s) == sev.end())
-          d_.error(text_pos(*n), fmt::format("severity '{}' must be one of SEV-1, SEV-2, SEV-3, SEV-4{}",
-                                             ellipsize(*s, 40), did_you_mean_suffix(*s, sev)));
-        else rb.severity = *s;
-      }
+    if (!rb.steps.empty()) {
+      Step& last = rb.steps.back();
+      if (last.kind != model::StepKind::End && !last.next && last.choose.empty()) last.implicit_end = true;
     }
   }
-
-  void objectives(const Node& n, model::Objectives& o) {
-    o.pos = n.pos;
-    if (n.is_null()) return;
-    if (!want_map(n, "'objectives'", d_)) return;
-    check_keys(n, {"rto", "rpo", "on_breach"}, "in objectives", d_);
-    if (auto* v = n.get("rto")) o.rto = want_duration(*v, "'rto'", d_);
-    if (auto* v = n.get("rpo")) o.rpo = want_duration(*v, "'rpo'", d_);
-    if (auto* v = n.get("on_breach")) {
-      if (auto s = want_string(*v, "'on_breach'", d_)) {
-        if (*s == "abort") o.on_breach = model::OnBreach::Abort;
-        else if (*s == "continue") o.on_breach = model::OnBreach::Continue;
-        else d_.error(text_pos(*v), fmt::format("on_breach must be 'continue' or 'abort', not '{}'", ellipsize(*s, 40)));
-      }
+  if (auto* e = root.entry("start")) {
+    if (auto s = want_string(e->second, "'start'", d_)) {
+      rb.start = *s;
+      rb.start_pos = text_pos(e->second);
     }
-    if (o.rto && o.rto->count() == 0) d_.error(n.get("rto")->pos, "'rto' must be greater than zero");
+  } else if (!rb.steps.empty()) {
+    rb.start = rb.steps.front().id;
+    rb.start_pos = rb.steps.front().pos;
   }
+  return rb;
+}
 
-  void inputs(const Node& n, Runbook& rb) {
-    if (n.is_null()) return;
-    if (!want_map(n, "'inputs'", d_)) return;
-    for (auto& [k, v] : n.entries) {
-      model::Input in;
-      in.name = k.scalar;
-      in.pos = k.pos;
-      if (!valid_name(in.name))
-        d_.error(k.pos, fmt::format("input name '{}' must match [A-Za-z_][A-Za-z0-9_]*", ellipsize(in.name, 60)));
-      std::string where = fmt::format("in input '{}'", in.name);
-      if (!v.is_null() && !v.is_map()) {
-        d_.error(v.pos, fmt::format("input '{}' must be a map (description, default, required, secret, type)", in.name));
-        rb.inputs.push_back(std::move(in));
-        continue;
-      }
-      check_keys(v, {"description", "default", "required", "secret", "type"}, where, d_);
-      if (auto* x = v.get("description"))
-        if (auto s = want_string(*x, "'description'", d_)) in.description = *s;
-      if (auto* x = v.get("secret"))
-        if (auto b = want_bool(*x, fmt::format("'secret' of input '{}'", in.name), d_)) in.secret = *b;
-      if (auto* x = v.get("type")) {
-        if (auto s = want_string(*x, "'type'", d_)) {
-          static const std::vector<std::string> types = {"string", "int", "number", "bool", "duration"};
-          if (*s == "string") in.type = model::InputType::String;
-          else if (*s == "int") in.type = model::InputType::Int;
-          else if (*s == "number") in.type = model::InputType::Number;
-          else if (*s == "bool") in.type = model::InputType::Bool;
-          else if (*s == "duration") in.type = model::InputType::Duration;
-          else d_.error(text_pos(*x), fmt::format("input type '{}' must be one of string, int, number, bool, duration{}",
-                                                   ellipsize(*s, 40), did_you_mean_suffix(*s, types)));
-        }
-      }
-      if (auto* x = v.get("default")) in.default_value = typed_default(*x, in);
-      if (auto* x = v.get("required")) {
-        if (auto b = want_bool(*x, fmt::format("'required' of input '{}'", in.name), d_)) in.required = *b;
-      } else {
-        in.required = !v.get("default");
-      }
+void Parser::header(const Node& root, Runbook& rb) {
+  if (auto* n = root.get("runbook")) {
+    if (auto s = want_string(*n, "'runbook'", d_)) {
+      rb.id = *s;
+      if (!valid_id(*s))
+        d_.error(text_pos(*n), fmt::format("runbook id '{}' must match [a-z0-9][a-z0-9-]*", ellipsize(*s, 60)));
+    }
+  } else {
+    d_.error(root.pos, "missing required key 'runbook' (the runbook's id)");
+  }
+  if (auto* n = root.get("title")) {
+    if (auto s = want_string(*n, "'title'", d_)) rb.title = *s;
+  } else {
+    d_.error(root.pos, "missing required key 'title'");
+  }
+  if (auto* n = root.get("description"))
+    if (auto s = want_string(*n, "'description'", d_)) rb.description = *s;
+  if (auto* n = root.get("severity")) {
+    if (auto s = want_string(*n, "'severity'", d_)) {
+      static const std::vector<std::string> sev = {"SEV-1", "SEV-2", "SEV-3", "SEV-4"};
+      if (std::find(sev.begin(), sev.end(), *s) == sev.end())
+        d_.error(text_pos(*n), fmt::format("severity '{}' must be one of SEV-1, SEV-2, SEV-3, SEV-4{}",
+                                           ellipsize(*s, 40), did_you_mean_suffix(*s, sev)));
+      else rb.severity = *s;
+    }
+  }
+}
+
+void Parser::objectives(const Node& n, model::Objectives& o) {
+  o.pos = n.pos;
+  if (n.is_null()) return;
+  if (!want_map(n, "'objectives'", d_)) return;
+  check_keys(n, {"rto", "rpo", "on_breach"}, "in objectives", d_);
+  if (auto* v = n.get("rto")) o.rto = want_duration(*v, "'rto'", d_);
+  if (auto* v = n.get("rpo")) o.rpo = want_duration(*v, "'rpo'", d_);
+  if (auto* v = n.get("on_breach")) {
+    if (auto s = want_string(*v, "'on_breach'", d_)) {
+      if (*s == "abort") o.on_breach = model::OnBreach::Abort;
+      else if (*s == "continue") o.on_breach = model::OnBreach::Continue;
+      else d_.error(text_pos(*v), fmt::format("on_breach must be 'continue' or 'abort', not '{}'", ellipsize(*s, 40)));
+    }
+  }
+  if (o.rto && o.rto->count() == 0) d_.error(n.get("rto")->pos, "'rto' must be greater than zero");
+}
+
+void Parser::inputs(const Node& n, Runbook& rb) {
+  if (n.is_null()) return;
+  if (!want_map(n, "'inputs'", d_)) return;
+  for (auto& [k, v] : n.entries) {
+    model::Input in;
+    in.name = k.scalar;
+    in.pos = k.pos;
+    if (!valid_name(in.name))
+      d_.error(k.pos, fmt::format("input name '{}' must match [A-Za-z_][A-Za-z0-9_]*", ellipsize(in.name, 60)));
+    std::string where = fmt::format("in input '{}'", in.name);
+    if (!v.is_null() && !v.is_map()) {
+      d_.error(v.pos, fmt::format("input '{}' must be a map (description, default, required, secret, type)", in.name));
       rb.inputs.push_back(std::move(in));
+      continue;
     }
+    check_keys(v, {"description", "default", "required", "secret", "type"}, where, d_);
+    if (auto* x = v.get("description"))
+      if (auto s = want_string(*x, "'description'", d_)) in.description = *s;
+    if (auto* x = v.get("secret"))
+      if (auto b = want_bool(*x, fmt::format("'secret' of input '{}'", in.name), d_)) in.secret = *b;
+    if (auto* x = v.get("type")) {
+      if (auto s = want_string(*x, "'type'", d_)) {
+        static const std::vector<std::string> types = {"string", "int", "number", "bool", "duration"};
+        if (*s == "string") in.type = model::InputType::String;
+        else if (*s == "int") in.type = model::InputType::Int;
+        else if (*s == "number") in.type = model::InputType::Number;
+        else if (*s == "bool") in.type = model::InputType::Bool;
+        else if (*s == "duration") in.type = model::InputType::Duration;
+        else d_.error(text_pos(*x), fmt::format("input type '{}' must be one of string, int, number, bool, duration{}",
+                                                 ellipsize(*s, 40), did_you_mean_suffix(*s, types)));
+      }
+    }
+    if (auto* x = v.get("default")) in.default_value = typed_default(*x, in);
+    if (auto* x = v.get("required")) {
+      if (auto b = want_bool(*x, fmt::format("'required' of input '{}'", in.name), d_)) in.required = *b;
+    } else {
+      in.required = !v.get("default");
+    }
+    rb.inputs.push_back(std::move(in));
   }
+}
 
-  std::optional<Value> typed_default(const Node& x, const model::Input& in) {
-    std::string what = fmt::format("default of input '{}'", in.name);
-    if (!x.is_scalar() && !x.is_null()) {
-      d_.error(x.pos, fmt::format("{} must be a single value, not {}", what, x.kind_name()));
-      return std::nullopt;
-    }
-    switch (in.type) {
-      case model::InputType::String:
-        if (yaml::plain_is_null(x)) return Value(nullptr);
-        return Value(x.scalar);
-      case model::InputType::Int:
-        if (auto i = want_int(x, what, d_, LLONG_MIN / 2, LLONG_MAX / 2)) return Value(*i);
-        return std::nullopt;
-      case model::InputType::Number:
-        if (auto f = want_number(x, what, d_, -1e300)) {
-          long long iv;
-          if (yaml::plain_is_int(x, &iv)) return Value(iv);
-          return Value(*f);
-        }
-        return std::nullopt;
-      case model::InputType::Bool:
-        if (auto b = want_bool(x, what, d_)) return Value(*b);
-        return std::nullopt;
-      case model::InputType::Duration:
-        if (want_duration(x, what, d_)) return Value(x.scalar);
-        return std::nullopt;
-    }
+std::optional<Value> Parser::typed_default(const Node& x, const model::Input& in) {
+  std::string what = fmt::format("default of input '{}'", in.name);
+  if (!x.is_scalar() && !x.is_null()) {
+    d_.error(x.pos, fmt::format("{} must be a single value, not {}", what, x.kind_name()));
     return std::nullopt;
   }
-
-  // Reads the keys a step may inherit from `defaults` first, then the step's own.
-  const Node* pick(const Node& step, const Node* defaults, const char* key) {
-    if (auto* n = step.get(key)) return n;
-    if (defaults) return defaults->get(key);
-    return nullptr;
-  }
-
-  Step step(const Node& key, const Node& v, const Node* defaults) {
-    Step s;
-    s.id = key.scalar;
-    s.pos = key.pos;
-    if (!valid_step_id(s.id))
-      d_.error(key.pos, fmt::format("step id '{}' may use letters, digits, '-' and '_' only", ellipsize(s.id, 60)));
-    std::string where = fmt::format("in step '{}'", s.id);
-    if (!v.is_map()) {
-      d_.error(v.pos, fmt::format("step '{}' must be a map, not {}", s.id, v.kind_name()));
-      s.kind = model::StepKind::End;
-      s.end = model::EndState::Failed;
-      return s;
-    }
-    step_text(v, s);
-    step_action(v, s, where);
-    step_timing(v, defaults, s);
-    step_env(v, defaults, s);
-    step_flow(v, defaults, s);
-    step_checks(v, s);
-    return s;
-  }
-
-  void step_text(const Node& v, Step& s) {
-    if (auto* n = v.get("title")) if (auto t = want_string(*n, "'title'", d_)) s.title = *t;
-    if (auto* n = v.get("phase")) if (auto t = want_string(*n, "'phase'", d_)) s.phase = *t;
-    if (auto* n = v.get("description")) if (auto t = want_string(*n, "'description'", d_)) s.description = *t;
-  }
-
-  // Finds the step's one action (plugin key, parallel or end) and reports typos.
-  void step_action(const Node& v, Step& s, const std::string& where) {
-    std::vector<const Entry*> actions;
-    std::vector<std::string> known = step_keys();
-    known.insert(known.end(), kBuiltinActions.begin(), kBuiltinActions.end());
-    for (auto& e : v.entries) {
-      const std::string& k = e.first.scalar;
-      if (k == "parallel" || k == "end") {
-        actions.push_back(&e);
-        continue;
-      }
-      if (std::find(step_keys().begin(), step_keys().end(), k) != step_keys().end()) continue;
-      if (std::find(kBuiltinActions.begin(), kBuiltinActions.end(), k) != kBuiltinActions.end()) {
-        actions.push_back(&e);
-        continue;
-      }
-      // Not a step key nor a built-in: a typo of one, or an external plugin (an existing
-      // plugin wins over a near-typo: `fail:` is a plugin when runbook-plugin-fail exists).
-      if (auto m = did_you_mean(k, known); m && !reg_.find(k)) {
-        d_.error(e.first.pos, fmt::format("unknown key '{}' {} (did you mean '{}'?)", k, where, *m));
-        continue;
-      }
-      if (!valid_name_plugin(k)) {
-        d_.error(e.first.pos, fmt::format("unknown key '{}' {}", k, where));
-        continue;
-      }
-      actions.push_back(&e);
-    }
-    if (actions.empty()) {
-      d_.error(s.pos, fmt::format("step '{}' has no action: give it one of shell, sql, http, wait, approval, "
-                                  "manual, an external plugin, parallel or end",
-                                  s.id));
-      s.kind = model::StepKind::End;
-      s.end = model::EndState::Failed;
-      return;
-    }
-    if (actions.size() > 1) {
-      d_.error(actions[1]->first.pos,
-               fmt::format("step '{}' has more than one action ('{}' and '{}'): a step does exactly one thing; "
-                           "split it into two steps",
-                           s.id, actions[0]->first.scalar, actions[1]->first.scalar));
-    }
-    const auto& [k, val] = *actions[0];
-    if (k.scalar == "end") {
-      s.kind = model::StepKind::End;
-      if (auto t = want_string(val, fmt::format("'end' of step '{}'", s.id), d_)) {
-        if (*t == "recovered") s.end = model::EndState::Recovered;
-        else if (*t == "failed") s.end = model::EndState::Failed;
-        else if (*t == "aborted") s.end = model::EndState::Aborted;
-        else
-          d_.error(text_pos(val), fmt::format("'end' must be recovered, failed or aborted, not '{}'{}",
-                                              ellipsize(*t, 40),
-                                              did_you_mean_suffix(*t, {"recovered", "failed", "aborted"})));
-      }
-      for (auto& e : v.entries) {
-        static const std::vector<std::string> ok = {"end", "title", "phase", "description"};
-        if (std::find(ok.begin(), ok.end(), e.first.scalar) == ok.end() &&
-            std::find(step_keys().begin(), step_keys().end(), e.first.scalar) != step_keys().end())
-          d_.error(e.first.pos, fmt::format("'{}' has no meaning in an end step ('{}' ends the run)", e.first.scalar, s.id));
-      }
-      return;
-    }
-    if (k.scalar == "parallel") {
-      s.kind = model::StepKind::Parallel;
-      if (want_seq(val, fmt::format("'parallel' of step '{}'", s.id), d_)) {
-        if (val.items.empty()) d_.error(val.pos, fmt::format("'parallel' of step '{}' is empty", s.id));
-        for (auto& item : val.items)
-          if (auto c = check(item, fmt::format("a parallel branch of step '{}'", s.id))) s.parallel.push_back(std::move(*c));
-      }
-      if (auto* n = v.get("max_concurrency"))
-        if (auto i = want_int(*n, "'max_concurrency'", d_, 1, 10000)) s.max_concurrency = static_cast<int>(*i);
-      if (auto* e = v.entry("targets"))
-        d_.error(e->first.pos, fmt::format("'targets' goes on a branch's shell action, not on the parallel step '{}'", s.id));
-      return;
-    }
-    if (v.get("max_concurrency"))
-      d_.error(v.entry("max_concurrency")->first.pos, fmt::format("'max_concurrency' applies only to parallel steps (step '{}')", s.id));
-    s.kind = model::StepKind::Action;
-    s.action = action(k, val, where);
-    targets(v, s.action, where);
-    if (s.action.kind == "wait" && val.is_map() && val.get("until")) {
-      s.wait_until = check(*val.get("until"), fmt::format("'until' of step '{}'", s.id));
-      if (auto* iv = val.get("interval")) s.wait_interval = want_duration(*iv, "'interval'", d_);
-    }
-    if (auto* n = v.get("expect")) s.expect = expression(*n, "'expect'");
-  }
-
-  static bool valid_name_plugin(const std::string& k) { return is_token(k, "a-z", "a-z0-9_-"); }
-
-  model::Action action(const Node& key, const Node& params, const std::string& where) {
-    model::Action a;
-    a.kind = key.scalar;
-    a.pos = key.pos;
-    a.params = params;
-    plugin::Plugin* p = reg_.is_builtin(a.kind) ? reg_.find(a.kind) : nullptr;
-    if (p) p->validate(params, plugin::ValidateContext{d_, where});
-    return a;
-  }
-
-  // `targets:` beside a shell action: the action runs on those hosts (contract §8).
-  void targets(const Node& map, model::Action& a, const std::string& where) {
-    const Entry* e = map.entry("targets");
-    if (!e) return;
-    check_targets(e->first, e->second, a.kind, where, d_);
-    a.targets = e->second;
-  }
-
-  std::optional<Check> check(const Node& n, const std::string& what) {
-    if (!want_map(n, what, d_)) return std::nullopt;
-    Check c;
-    c.pos = n.pos;
-    const Entry* act = nullptr;
-    std::vector<std::string> known = kCheckKeys;
-    known.insert(known.end(), kBuiltinActions.begin(), kBuiltinActions.end());
-    for (auto& e : n.entries) {
-      const std::string& k = e.first.scalar;
-      if (std::find(kCheckKeys.begin(), kCheckKeys.end(), k) != kCheckKeys.end()) continue;
-      bool builtin = std::find(kBuiltinActions.begin(), kBuiltinActions.end(), k) != kBuiltinActions.end();
-      if (!builtin) {
-        if (auto m = did_you_mean(k, known); m && !reg_.find(k)) {
-          d_.error(e.first.pos, fmt::format("unknown key '{}' in {} (did you mean '{}'?)", k, what, *m));
-          continue;
-        }
-        if (!valid_name_plugin(k)) {
-          d_.error(e.first.pos, fmt::format("unknown key '{}' in {}", k, what));
-          continue;
-        }
-      }
-      if (act) {
-        d_.error(e.first.pos, fmt::format("{} has more than one action ('{}' and '{}')", what, act->first.scalar, k));
-        continue;
-      }
-      act = &e;
-    }
-    if (!act) {
-      d_.error(n.pos, fmt::format("{} has no action (e.g. shell, sql or http)", what));
+  switch (in.type) {
+    case model::InputType::String:
+      if (yaml::plain_is_null(x)) return Value(nullptr);
+      return Value(x.scalar);
+    case model::InputType::Int:
+      if (auto i = want_int(x, what, d_, LLONG_MIN / 2, LLONG_MAX / 2)) return Value(*i);
       return std::nullopt;
-    }
-    c.action = action(act->first, act->second, "in " + what);
-    targets(n, c.action, "in " + what);
-    if (auto* x = n.get("name")) if (auto s = want_string(*x, "'name'", d_)) c.name = *s;
-    if (auto* x = n.get("expect")) c.expect = expression(*x, "'expect'");
-    if (auto* x = n.get("within")) c.within = want_duration(*x, "'within'", d_);
-    if (auto* x = n.get("interval")) {
-      c.interval = want_duration(*x, "'interval'", d_);
-      if (c.interval && c.interval->count() == 0) d_.error(x->pos, "'interval' must be greater than zero");
-    }
-    if (auto* x = n.get("timeout")) c.timeout = want_duration(*x, "'timeout'", d_);
-    if (auto* x = n.get("mutates")) c.mutates = want_bool(*x, "'mutates'", d_);
-    if (c.name.empty()) c.name = c.action.kind;
-    return c;
-  }
-
-  void step_timing(const Node& v, const Node* defaults, Step& s) {
-    if (s.kind == model::StepKind::End) return;
-    // Approvals and manual steps wait on people: their own `timeout` bounds them, not the
-    // default meant for commands.
-    bool asks = s.kind == model::StepKind::Action && (s.action.kind == "approval" || s.action.kind == "manual");
-    if (asks) defaults = nullptr;
-    if (auto* n = pick(v, defaults, "budget")) s.budget = want_duration(*n, "'budget'", d_);
-    if (auto* n = pick(v, defaults, "timeout")) {
-      s.timeout = want_duration(*n, "'timeout'", d_);
-      if (s.timeout && s.timeout->count() == 0) d_.error(n->pos, "'timeout' must be greater than zero");
-    }
-    if (auto* n = pick(v, defaults, "retry")) retry(*n, s.retry);
-  }
-
-  void retry(const Node& n, model::Retry& r) {
-    if (n.is_scalar()) {  // shorthand: retry: 3
-      if (auto i = want_int(n, "'retry' attempts", d_, 1, 1000)) r.attempts = static_cast<int>(*i);
-      return;
-    }
-    if (!want_map(n, "'retry'", d_)) return;
-    check_keys(n, {"attempts", "delay", "backoff", "max_delay"}, "in retry", d_);
-    if (auto* x = n.get("attempts"))
-      if (auto i = want_int(*x, "'attempts'", d_, 1, 1000)) r.attempts = static_cast<int>(*i);
-    if (auto* x = n.get("delay")) if (auto dd = want_duration(*x, "'delay'", d_)) r.delay = *dd;
-    if (auto* x = n.get("backoff")) {
-      if (auto f = want_number(*x, "'backoff'", d_, 1.0)) {
-        if (*f > 100) d_.error(x->pos, "'backoff' must be at most 100");
-        else r.backoff = *f;
+    case model::InputType::Number:
+      if (auto f = want_number(x, what, d_, -1e300)) {
+        long long iv;
+        if (yaml::plain_is_int(x, &iv)) return Value(iv);
+        return Value(*f);
       }
-    }
-    if (auto* x = n.get("max_delay")) r.max_delay = want_duration(*x, "'max_delay'", d_);
-  }
-
-  void env_map(const Node& n, std::vector<model::EnvVar>& out) {
-    if (!want_map(n, "'env'", d_)) return;
-    for (auto& [k, val] : n.entries) {
-      if (!valid_name(k.scalar)) {
-        d_.error(k.pos, fmt::format("environment variable name '{}' must match [A-Za-z_][A-Za-z0-9_]*", ellipsize(k.scalar, 60)));
-        continue;
-      }
-      if (!val.is_scalar() && !val.is_null()) {
-        d_.error(val.pos, fmt::format("env '{}' must be a single value, not {}", k.scalar, val.kind_name()));
-        continue;
-      }
-      model::EnvVar ev{k.scalar, val.scalar, text_pos(val)};
-      auto it = std::find_if(out.begin(), out.end(), [&](auto& e) { return e.name == ev.name; });
-      if (it != out.end()) *it = ev;
-      else out.push_back(ev);
-    }
-  }
-
-  void step_env(const Node& v, const Node* defaults, Step& s) {
-    if (defaults) if (auto* n = defaults->get("env")) env_map(*n, s.env);
-    if (auto* n = v.get("env")) env_map(*n, s.env);
-    if (auto* n = pick(v, defaults, "cwd")) if (auto t = want_string(*n, "'cwd'", d_)) s.cwd = *t;
-    if (auto* n = v.get("stdin")) if (auto t = want_string(*n, "'stdin'", d_)) s.stdin_text = *t;
-  }
-
-  std::optional<model::Target> target(const Node& n, const char* what) {
-    auto t = want_string(n, what, d_);
-    if (!t) return std::nullopt;
-    return model::Target{*t, text_pos(n)};
-  }
-
-  void step_flow(const Node& v, const Node* defaults, Step& s) {
-    if (auto* n = v.get("next")) s.next = target(*n, "'next'");
-    if (auto* n = pick(v, defaults, "on_failure")) s.on_failure = target(*n, "'on_failure'");
-    if (auto* n = v.get("on_reject")) {
-      s.on_reject = target(*n, "'on_reject'");
-      if (s.kind == model::StepKind::Action && s.action.kind != "approval" && s.action.kind != "manual")
-        d_.error(v.entry("on_reject")->first.pos,
-                 fmt::format("'on_reject' applies to approval and manual steps; step '{}' runs '{}'", s.id, s.action.kind));
-    }
-    if (auto* n = v.get("on_timeout")) s.on_timeout = target(*n, "'on_timeout'");
-    if (auto* n = v.get("choose")) choose(*n, s);
-    if (s.next && !s.choose.empty())
-      d_.error(v.entry("choose")->first.pos, fmt::format("step '{}' has both 'next' and 'choose': use one", s.id));
-    if (auto* n = pick(v, defaults, "continue_on_failure"))
-      if (auto b = want_bool(*n, "'continue_on_failure'", d_)) s.continue_on_failure = *b;
-    if (auto* n = pick(v, defaults, "idempotent")) {
-      bool b;
-      if (yaml::plain_is_bool(*n, &b)) s.idempotent = b ? model::Idempotent::Yes : model::Idempotent::No;
-      else if (n->is_scalar() && n->scalar == "verify-first") s.idempotent = model::Idempotent::VerifyFirst;
-      else d_.error(n->pos, "'idempotent' must be true, false or verify-first");
-    }
-    if (auto* n = v.get("mutates")) s.mutates = want_bool(*n, "'mutates'", d_);
-    if (auto* n = v.get("rollback")) {
-      if (auto c = check(*n, fmt::format("'rollback' of step '{}'", s.id))) s.rollback = std::move(c);
-    }
-  }
-
-  void choose(const Node& n, Step& s) {
-    if (!want_seq(n, "'choose'", d_)) return;
-    if (n.items.empty()) d_.error(n.pos, "'choose' is empty");
-    bool seen_default = false;
-    for (auto& item : n.items) {
-      if (!want_map(item, "a 'choose' entry", d_)) continue;
-      check_keys(item, {"when", "next"}, "in choose", d_);
-      model::ChooseArm arm;
-      arm.pos = item.pos;
-      if (seen_default)
-        d_.error(item.pos, "this 'choose' entry comes after the default (an entry without 'when') and is never used");
-      if (auto* w = item.get("when")) arm.when = expression(*w, "'when'");
-      else seen_default = true;
-      if (auto* x = item.get("next")) {
-        if (auto t = target(*x, "'next'")) arm.next = *t;
-      } else {
-        d_.error(item.pos, "a 'choose' entry needs 'next'");
-        continue;
-      }
-      s.choose.push_back(std::move(arm));
-    }
-  }
-
-  void step_checks(const Node& v, Step& s) {
-    if (auto* n = v.get("verify")) {
-      if (want_seq(*n, "'verify'", d_)) {
-        int i = 0;
-        for (auto& item : n->items) {
-          ++i;
-          if (auto c = check(item, fmt::format("check {} of step '{}'", i, s.id))) s.verify.push_back(std::move(*c));
-        }
-      }
-    }
-    if (auto* n = v.get("outputs")) {
-      if (want_map(*n, "'outputs'", d_)) {
-        for (auto& [k, val] : n->entries) {
-          if (!valid_name(k.scalar)) {
-            d_.error(k.pos, fmt::format("output name '{}' must match [A-Za-z_][A-Za-z0-9_]*", ellipsize(k.scalar, 60)));
-            continue;
-          }
-          if (auto e = expression(val, "an output")) s.outputs.push_back({k.scalar, std::move(*e), k.pos});
-        }
-      }
-    }
-    if (auto* n = v.get("record")) {
-      if (want_map(*n, "'record'", d_)) {
-        check_keys(*n, {"rpo"}, "in record", d_);
-        if (auto* r = n->get("rpo")) s.record_rpo = expression(*r, "'record.rpo'");
-      }
-    }
-    if (s.idempotent == model::Idempotent::VerifyFirst && s.verify.empty())
-      d_.error(s.pos, fmt::format("step '{}' is idempotent: verify-first but has no verify checks", s.id));
-  }
-
-  std::optional<expr::Expression> expression(const Node& n, const char* what) {
-    if (!n.is_scalar()) {
-      d_.error(n.pos, fmt::format("{} must be an expression (a string), not {}", what, n.kind_name()));
       return std::nullopt;
-    }
-    std::string text = n.scalar;
-    SourcePos base = text_pos(n);
-    // Tolerate `${{ … }}` around a whole expression.
-    std::string_view t = trim(text);
-    if (t.starts_with("${{") && t.ends_with("}}") && t.find("${{", 3) == std::string_view::npos) {
-      size_t lead = text.find("${{") + 3;
-      base.col += static_cast<int>(lead);
-      text = std::string(t.substr(3, t.size() - 5));
-      size_t sp = 0;
-      while (sp < text.size() && text[sp] == ' ') ++sp;
-      base.col += static_cast<int>(sp);
-      text = std::string(trim(text));
-    }
-    if (trim(text).empty()) {
-      d_.error(n.pos, fmt::format("{} is empty", what));
+    case model::InputType::Bool:
+      if (auto b = want_bool(x, what, d_)) return Value(*b);
       return std::nullopt;
-    }
-    expr::Error err;
-    auto e = expr::parse(text, base, &err);
-    if (!e) {
-      expr::Expression probe;
-      probe.text = text;
-      probe.pos = base;
-      d_.error(probe.at(err.offset), fmt::format("in expression: {}", err.message));
+    case model::InputType::Duration:
+      if (want_duration(x, what, d_)) return Value(x.scalar);
       return std::nullopt;
-    }
-    return e;
   }
-
-  plugin::Registry& reg_;
-  Diagnostics& d_;
-};
-
-}  // namespace
+  return std::nullopt;
+}
 
 model::Runbook parse_runbook(const yaml::Node& root, plugin::Registry& registry, Diagnostics& diag) {
   Parser p(registry, diag);
