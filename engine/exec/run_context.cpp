@@ -45,7 +45,10 @@ void set_env(std::vector<std::pair<std::string, std::string>>& env, const std::s
 RunContext::RunContext(const model::Runbook& r, ExecOptions opts, Journal& j, plugin::Registry& g,
                        plugin::Interaction& u, Masker& m, sys::Env& e, RunState& s)
     : rb(r), o(std::move(opts)), journal(j), reg(g), ui(u), masker(m), env(e), st(s), renderer(s, m),
-      base_env_(e.environment()) {}
+      base_env_(e.environment()) {
+  // The store's URL may hold a password: actions never see it.
+  std::erase_if(base_env_, [](const auto& kv) { return kv.first == "RUNBOOK_STORE"; });
+}
 
 RunContext::~RunContext() = default;
 

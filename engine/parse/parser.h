@@ -62,6 +62,7 @@ class Parser {
 
   plugin::Registry& reg_;
   Diagnostics& d_;
+  const yaml::Node* step_stdin_ = nullptr;  ///< the `stdin` of the step being parsed
 };
 
 }  // namespace rb::parse

@@ -38,11 +38,14 @@ Step Parser::step(const Node& key, const Node& v, const Node* defaults) {
     return s;
   }
   step_text(v, s);
+  // The step's own `stdin` reaches every action of the step: plugins check it too.
+  step_stdin_ = v.get("stdin");
   step_action(v, s, where);
   step_timing(v, defaults, s);
   step_env(v, defaults, s);
   step_flow(v, defaults, s);
   step_checks(v, s);
+  step_stdin_ = nullptr;
   return s;
 }
 
@@ -150,7 +153,7 @@ model::Action Parser::action(const Node& key, const Node& params, const std::str
   a.pos = key.pos;
   a.params = params;
   plugin::Plugin* p = reg_.is_builtin(a.kind) ? reg_.find(a.kind) : nullptr;
-  if (p) p->validate(params, plugin::ValidateContext{d_, where});
+  if (p) p->validate(params, plugin::ValidateContext{d_, where, step_stdin_});
   return a;
 }
 

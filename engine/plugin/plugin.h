@@ -92,6 +92,8 @@ class Running {
 struct ValidateContext {
   Diagnostics& diag;
   std::string where;  ///< e.g. "in step 'restore'"
+  /// The step's own `stdin` (given to every action of the step), when it has one.
+  const yaml::Node* step_stdin = nullptr;
 };
 
 /// A template or expression that could not be rendered (unknown step output, bad type…).

@@ -107,6 +107,8 @@ class ShellPlugin : public plugin::Plugin {
     if (p.is_scalar()) {
       if (trim(p.scalar).empty()) ctx.diag.error(p.pos, fmt::format("empty shell command {}", ctx.where));
       validate_command(p, ctx);
+      if (ctx.step_stdin)
+        for (auto& [pos, why] : stdin_problems(p, *ctx.step_stdin)) ctx.diag.error(pos, why);
       return;
     }
     if (!p.is_map()) {
@@ -132,6 +134,8 @@ class ShellPlugin : public plugin::Plugin {
       if (auto* n = p.get(k)) yaml::want_string(*n, fmt::format("'{}'", k), ctx.diag);
     if (auto* in = p.get("stdin"))
       for (auto& [pos, why] : stdin_problems(*cmd, *in)) ctx.diag.error(pos, why);
+    if (ctx.step_stdin && !p.get("stdin"))
+      for (auto& [pos, why] : stdin_problems(*cmd, *ctx.step_stdin)) ctx.diag.error(pos, why);
   }
 
   Value render(const yaml::Node& p, plugin::Renderer& r) const override {
