@@ -12,6 +12,7 @@
 #include "base/masker.h"
 #include "base/text.h"
 #include "journal/backends.h"
+#include "journal/rows.h"
 #include "base/events.h"
 
 namespace rb::journal {
@@ -62,9 +63,7 @@ ins AS (
 SELECT (SELECT count(*) FROM up), (SELECT ok FROM lease), (SELECT count(*) FROM ins)
 )SQL";
 
-constexpr const char* kPgRunCols =
-    "id, incident, runbook, title, file, content_hash, severity, status, started_at, ended_at, incident_start, "
-    "drill, drill_name, operator, inputs, rto_ms, rpo_ms, last_seq, cwd";
+constexpr const char* kPgRunCols = kRunColumns;
 
 // One result, freed on scope exit.
 class Res {
@@ -333,26 +332,11 @@ class PgStore : public Store {
   }
 
   std::vector<DrillRecord> drill_records(const std::string& drill) override {
-    Res r(q("SELECT drill, run_id, runbook, started_at, ended_at, status, passed, rto_ms, measured_ms, setup_ok, "
-            "teardown_ok, note FROM runbook_drill_results WHERE $1 = '' OR drill = $1 ORDER BY started_at, id",
+    Res r(q(fmt::format("SELECT {} FROM runbook_drill_results WHERE $1 = '' OR drill = $1 ORDER BY started_at, id",
+                        kDrillColumns),
             {drill}));
     std::vector<DrillRecord> out;
-    for (int i = 0; r.ok() && i < r.rows(); ++i) {
-      DrillRecord d;
-      d.drill = r.text(i, 0);
-      d.run_id = r.text(i, 1);
-      d.runbook = r.text(i, 2);
-      d.started_at = r.text(i, 3);
-      d.ended_at = r.text(i, 4);
-      d.status = r.text(i, 5);
-      d.passed = r.text(i, 6) == "t";
-      d.rto_ms = r.i64(i, 7);
-      d.measured_ms = r.i64(i, 8);
-      d.setup_ok = r.text(i, 9) == "t";
-      d.teardown_ok = r.text(i, 10) == "t";
-      d.note = r.text(i, 11);
-      out.push_back(d);
-    }
+    for (int i = 0; r.ok() && i < r.rows(); ++i) out.push_back(drill_from(Row{r, i}));
     return out;
   }
 
@@ -408,30 +392,16 @@ class PgStore : public Store {
     return Status::OK();
   }
 
-  static RunInfo read_run(const Res& r, int i) {
-    RunInfo x;
-    x.id = r.text(i, 0);
-    x.incident = r.text(i, 1);
-    x.runbook = r.text(i, 2);
-    x.title = r.text(i, 3);
-    x.file = r.text(i, 4);
-    x.content_hash = r.text(i, 5);
-    x.severity = r.text(i, 6);
-    x.status = r.text(i, 7);
-    x.started_at = r.text(i, 8);
-    x.ended_at = r.text(i, 9);
-    x.incident_start = r.text(i, 10);
-    x.drill = r.text(i, 11) == "t";
-    x.drill_name = r.text(i, 12);
-    x.operator_name = r.text(i, 13);
-    auto inputs = Value::parse(r.text(i, 14), nullptr, false);
-    x.inputs = inputs.is_discarded() ? Value::object() : inputs;
-    x.rto_ms = r.i64(i, 15);
-    x.rpo_ms = r.i64(i, 16);
-    x.last_seq = r.i64(i, 17);
-    x.cwd = r.text(i, 18);
-    return x;
-  }
+  // A row of a result, for rows.h.
+  struct Row {
+    const Res& r;
+    int i;
+    std::string text(int c) const { return r.text(i, c); }
+    long long i64(int c) const { return r.i64(i, c); }
+    bool flag(int c) const { return r.text(i, c) == "t"; }
+  };
+  static RunInfo read_run(const Res& r, int i) { return run_from(Row{r, i}); }
+
 
   static Event read_event(const Res& r, int i) {
     Event e;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "journal/rows.h"
 #include "journal/sqlite_stmt.h"
 #include "journal/sqlite_store.h"
 
@@ -128,26 +129,10 @@ Status SqliteStore::record_drill(const DrillRecord& d) {
 }
 
 std::vector<DrillRecord> SqliteStore::drill_records(const std::string& drill) {
-  Stmt q(db_, "SELECT drill, run_id, runbook, started_at, ended_at, status, passed, rto_ms, measured_ms, setup_ok, "
-              "teardown_ok, note FROM drill_results WHERE ? = '' OR drill = ? ORDER BY started_at, id");
+  Stmt q(db_, fmt::format("SELECT {} FROM drill_results WHERE ? = '' OR drill = ? ORDER BY started_at, id", kDrillColumns));
   q.bind(1, drill).bind(2, drill);
   std::vector<DrillRecord> out;
-  while (q.row()) {
-    DrillRecord d;
-    d.drill = q.text(0);
-    d.run_id = q.text(1);
-    d.runbook = q.text(2);
-    d.started_at = q.text(3);
-    d.ended_at = q.text(4);
-    d.status = q.text(5);
-    d.passed = q.i64(6) != 0;
-    d.rto_ms = q.i64(7);
-    d.measured_ms = q.i64(8);
-    d.setup_ok = q.i64(9) != 0;
-    d.teardown_ok = q.i64(10) != 0;
-    d.note = q.text(11);
-    out.push_back(d);
-  }
+  while (q.row()) out.push_back(drill_from(q));
   return out;
 }
 

@@ -59,11 +59,12 @@ class Stmt {
     sqlite3_reset(st_);
     sqlite3_clear_bindings(st_);
   }
-  std::string text(int i) {
+  std::string text(int i) const {
     const unsigned char* t = sqlite3_column_text(st_, i);
     return t ? reinterpret_cast<const char*>(t) : "";
   }
-  long long i64(int i) { return sqlite3_column_int64(st_, i); }
+  long long i64(int i) const { return sqlite3_column_int64(st_, i); }
+  bool flag(int i) const { return sqlite3_column_int64(st_, i) != 0; }
   double f64(int i) { return sqlite3_column_double(st_, i); }
 
  private:

@@ -12,6 +12,7 @@
 
 #include "base/text.h"
 #include "journal/backends.h"
+#include "journal/rows.h"
 #include "journal/sqlite_stmt.h"
 #include "journal/sqlite_store.h"
 #include "base/events.h"
@@ -79,34 +80,9 @@ CREATE INDEX IF NOT EXISTS drill_results_drill ON drill_results(drill, started_a
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
 )SQL";
 
-RunInfo read_run(Stmt& s) {
-  RunInfo r;
-  r.id = s.text(0);
-  r.incident = s.text(1);
-  r.runbook = s.text(2);
-  r.title = s.text(3);
-  r.file = s.text(4);
-  r.content_hash = s.text(5);
-  r.severity = s.text(6);
-  r.status = s.text(7);
-  r.started_at = s.text(8);
-  r.ended_at = s.text(9);
-  r.incident_start = s.text(10);
-  r.drill = s.i64(11) != 0;
-  r.drill_name = s.text(12);
-  r.operator_name = s.text(13);
-  auto inputs = Value::parse(s.text(14), nullptr, false);
-  r.inputs = inputs.is_discarded() ? Value::object() : inputs;
-  r.rto_ms = s.i64(15);
-  r.rpo_ms = s.i64(16);
-  r.last_seq = s.i64(17);
-  r.cwd = s.text(18);
-  return r;
-}
+RunInfo read_run(Stmt& s) { return run_from(s); }
 
-constexpr const char* kRunCols =
-    "id, incident, runbook, title, file, content_hash, severity, status, started_at, ended_at, incident_start, "
-    "drill, drill_name, operator, inputs, rto_ms, rpo_ms, last_seq, cwd";
+constexpr const char* kRunCols = kRunColumns;
 
 Status make_private_dir(const std::string& dir) {
   if (dir.empty() || dir == ".") return Status::OK();
