@@ -281,6 +281,11 @@ bool add_runbooks(const std::string& dir, plugin::Registry& reg, k8s::Bundle& bu
 
 int cmd_k8s_serve(const Global& g, const K8sServeFlags& f) {
   const std::string cmd = "k8s serve";
+  if (f.port < 1 || f.port > 65535 || f.replicas < 1 || f.replicas > 100) {
+    error(f.port < 1 || f.port > 65535 ? fmt::format("--port {} is not a port (1 to 65535)", f.port)
+                                       : fmt::format("--replicas {} is not from 1 to 100", f.replicas));
+    return kInvalid;
+  }
   if (!check_image(f.image, cmd)) return kInvalid;
   auto store = store_secret(g, f.store_secret, cmd);
   if (!store || !needs_dir(*store, f.dir, cmd)) return kInvalid;

@@ -361,8 +361,9 @@ std::vector<Manifest> serve_manifests(const ServeSpec& spec, const StoreSecret& 
   sport["protocol"] = "TCP";
   svc["spec"]["ports"] = Value::array({sport});
   out.push_back({"runbook-serve-service.yaml",
-                 "# runbook serve inside the cluster (http://runbook-serve:PORT; Alertmanager posts to\n"
-                 "# /hooks/alertmanager). Apply with: kubectl apply -f DIR\n" +
+                 fmt::format("# runbook serve inside the cluster: http://runbook-serve:{} (Alertmanager posts to\n"
+                             "# /hooks/alertmanager). Apply with: kubectl apply -f DIR\n",
+                             spec.port) +
                      to_yaml(svc)});
   return out;
 }

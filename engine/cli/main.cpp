@@ -214,11 +214,9 @@ Runner add_k8s(CLI::App& c) {
   serve->add_option("--runbooks", s->runbooks, "The runbooks to serve (default runbooks)")->type_name("DIR");
   serve->add_option("--triggers", s->triggers, "The alert triggers file (contract section 7)")->type_name("FILE");
   serve->add_option("--port", s->port, "The port serve listens on and the Service exposes (default 8088)")
-      ->type_name("PORT")
-      ->check(CLI::Range(1, 65535));
+      ->type_name("PORT");
   serve->add_option("--replicas", s->replicas, "serve pods (default 1; they share the PostgreSQL store)")
-      ->type_name("N")
-      ->check(CLI::Range(1, 100));
+      ->type_name("N");
   auto* drills = c.add_subcommand("drills", "The same as drill install --k8s: a ConfigMap and a CronJob per drill");
   drills->add_option("--drills", d->file, "The drills file (default drills.yaml)")->type_name("FILE");
   add_k8s_common(*drills, d->image, d->store_secret);

@@ -120,8 +120,10 @@ with Workdir() as wd:
                         "serve, SQLite")):
         refused(args, "--image" if "image" in what else ("SQLite" if "SQLite" in what else "PostgreSQL"), what,
                 wd.path, out=out)
-    refused(["k8s", "serve", "--image", IMAGE, "--store-secret", "s", "--port", "0"], "--port", "serve --port 0",
-            wd.path)
+    refused(["k8s", "serve", "--image", IMAGE, "--store-secret", "s", "--port", "0"], "--port 0 is not a port",
+            "serve --port 0", wd.path)
+    refused(["k8s", "serve", "--image", IMAGE, "--store-secret", "s", "--replicas", "0"], "--replicas 0",
+            "serve --replicas 0", wd.path)
 
     outside = os.path.join(wd.path, "outside")
     wd.file("outside/x.yaml", QUICK)
