@@ -65,6 +65,9 @@ std::optional<k8s::StoreSecret> store_secret(const Global& g, const std::string&
                         terminal_safe(s.key)));
       return std::nullopt;
     }
+    if (!g.store.empty())
+      note(fmt::format("--store is not written anywhere: the pods read the store from Secret {} (key {})", s.name,
+                       s.key));
     return s;
   }
   const char* env = std::getenv("RUNBOOK_STORE");

@@ -295,12 +295,10 @@ std::vector<Manifest> drill_manifests(const std::string& image, const StoreSecre
   return out;
 }
 
-std::vector<Manifest> serve_manifests(const ServeSpec& spec, const StoreSecret& store, const Bundle& bundle) {
-  std::vector<Manifest> out;
-  out.push_back(config_map("runbook-serve-configmap.yaml", "runbook-serve", "serve", bundle,
-                           fmt::format("# The runbooks (and triggers) of runbook serve, mounted at {}\n"
-                                       "# (runbook k8s serve). Apply with: kubectl apply -f DIR\n",
-                                       kMount)));
+namespace {
+
+// serve's container: the contract's command line, the named port, probes on /healthz.
+Value serve_container(const ServeSpec& spec, const StoreSecret& store) {
   std::vector<std::string> cmd = {"runbook", "serve", "--listen", fmt::format("0.0.0.0:{}", spec.port), "--runbooks",
                                   in_mount(spec.runbooks)};
   if (!spec.triggers.empty()) {
@@ -326,6 +324,18 @@ std::vector<Manifest> serve_manifests(const ServeSpec& spec, const StoreSecret& 
   live["failureThreshold"] = 6;
   c["readinessProbe"] = ready;
   c["livenessProbe"] = live;
+  return c;
+}
+
+}  // namespace
+
+std::vector<Manifest> serve_manifests(const ServeSpec& spec, const StoreSecret& store, const Bundle& bundle) {
+  std::vector<Manifest> out;
+  out.push_back(config_map("runbook-serve-configmap.yaml", "runbook-serve", "serve", bundle,
+                           fmt::format("# The runbooks (and triggers) of runbook serve, mounted at {}\n"
+                                       "# (runbook k8s serve). Apply with: kubectl apply -f DIR\n",
+                                       kMount)));
+  Value c = serve_container(spec, store);
 
   Value dep = Value::object();
   dep["apiVersion"] = "apps/v1";
