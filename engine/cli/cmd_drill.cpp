@@ -327,9 +327,9 @@ struct Generated {
   bool secret = false;  ///< holds the store URL: mode 0600, never printed
 };
 
-// crontab lines, systemd units or Kubernetes manifests. The store URL (it may hold a
-// password) goes only into an environment file (cron, systemd) or a Secret manifest
-// (k8s), mode 0600; entries reference it and no command line carries it.
+// crontab lines or systemd units (Kubernetes: cmd_k8s.cpp). The store URL (it may hold a
+// password) goes only into an environment file of mode 0600; entries reference it and no
+// command line carries it.
 std::vector<Generated> generate(const DrillFlags& f, const std::vector<drill::Drill>& drills, const std::string& store,
                                 const std::string& env_path) {
   std::string exe = self_path();
@@ -349,7 +349,7 @@ std::vector<Generated> generate(const DrillFlags& f, const std::vector<drill::Dr
                          cmdline(d), d.name);
     }
     files.push_back({"runbook-drills.crontab", tab});
-  } else if (f.target == "systemd") {
+  } else {
     if (!store.empty()) files.push_back({"runbook-drills.env", "RUNBOOK_STORE=" + *env_file_value(store) + "\n", true});
     std::string env_line = store.empty() ? "" : "EnvironmentFile=" + env_path + "\n";
     for (auto& d : drills) {
@@ -363,42 +363,20 @@ std::vector<Generated> generate(const DrillFlags& f, const std::vector<drill::Dr
       timer += fmt::format("Persistent=true\nUnit={}.service\n\n[Install]\nWantedBy=timers.target\n", unit);
       files.push_back({unit + ".timer", timer});
     }
-  } else {
-    if (!store.empty())
-      files.push_back({"runbook-store-secret.yaml",
-                       fmt::format("# The run store for the drill CronJobs: apply it with kubectl apply -f, keep it out "
-                                   "of version control.\napiVersion: v1\nkind: Secret\nmetadata:\n  name: runbook-store\n"
-                                   "  labels:\n    app.kubernetes.io/name: runbook\ntype: Opaque\nstringData:\n"
-                                   "  RUNBOOK_STORE: {}\n",
-                                   Value(store).dump()),
-                       true});
-    std::string env = store.empty() ? ""
-                                    : "              env:\n                - name: RUNBOOK_STORE\n                  valueFrom:\n"
-                                      "                    secretKeyRef: { name: runbook-store, key: RUNBOOK_STORE }\n";
-    for (auto& d : drills) {
-      std::string m = fmt::format(
-          "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: runbook-drill-{}\n  labels:\n    app.kubernetes.io/name: runbook\n"
-          "    runbook.dev/drill: {}\nspec:\n  schedule: \"{}\"\n  timeZone: \"{}\"\n  concurrencyPolicy: Forbid\n"
-          "  successfulJobsHistoryLimit: 3\n  failedJobsHistoryLimit: 6\n  jobTemplate:\n    spec:\n      backoffLimit: 0\n"
-          "      template:\n        spec:\n          restartPolicy: Never\n          containers:\n            - name: drill\n"
-          "              image: \"{}\"\n              workingDir: /work\n              command: [\"runbook\", \"drill\", \"run\", \"{}\", "
-          "\"--drills\", \"{}\"]\n{}",
-          d.name, d.name, d.schedule.text, d.timezone, f.image, d.name, f.file, env);
-      files.push_back({"runbook-drill-" + d.name + ".yaml", m});
-    }
   }
   return files;
 }
 
-int install(const Global& g, const DrillFlags& f, const std::vector<drill::Drill>& drills) {
+int install(const Global& g, const DrillFlags& f, const std::vector<drill::Drill>& drills, plugin::Registry& reg) {
+  if (f.target == "k8s") return k8s_drills(g, f, drills, reg);
   // The store the drills must use: --store, else $RUNBOOK_STORE (else the default path,
   // relative to the working directory, which needs no configuration).
   const char* env_store = std::getenv("RUNBOOK_STORE");
   std::string store = !g.store.empty() ? g.store : (env_store ? env_store : "");
   if (!store.empty() && f.dir.empty()) {
-    error(fmt::format("drill install with a store ({}) writes it to an environment file{} of mode 0600, never into "
+    error(fmt::format("drill install with a store ({}) writes it to an environment file of mode 0600, never into "
                       "printed entries: give --dir DIR",
-                      mask_url_passwords(store), f.target == "k8s" ? " (a Secret manifest)" : ""));
+                      mask_url_passwords(store)));
     return kInvalid;
   }
   if (!store.empty() && !env_file_value(store)) {
@@ -408,12 +386,9 @@ int install(const Global& g, const DrillFlags& f, const std::vector<drill::Drill
   std::filesystem::path dir = f.dir.empty() ? std::filesystem::path() : std::filesystem::absolute(f.dir);
   auto files = generate(f, drills, store, (dir / "runbook-drills.env").string());
   if (f.dir.empty()) {
-    bool first = true;
     for (auto& gf : files) {
-      if (f.target == "k8s" && !first) fmt::print("---\n");
-      else if (f.target == "systemd") fmt::print("# --- {} ---\n", gf.name);
+      if (f.target == "systemd") fmt::print("# --- {} ---\n", gf.name);
       fmt::print("{}", gf.content);
-      first = false;
     }
     return kOk;
   }
@@ -423,8 +398,6 @@ int install(const Global& g, const DrillFlags& f, const std::vector<drill::Drill
     if (!write_file(dir / gf.name, gf.content, gf.secret ? 0600 : 0644)) return kEngine;
     if (!g.json) fmt::print("wrote {}{}\n", (dir / gf.name).string(), gf.secret ? " (mode 0600: it holds the store URL)" : "");
   }
-  if (f.target == "k8s" && !store.empty() && !g.json)
-    fmt::print("apply the Secret first: kubectl apply -f {}\n", (dir / "runbook-store-secret.yaml").string());
   return kOk;
 }
 
@@ -444,7 +417,7 @@ int cmd_drill(const Global& g, const DrillFlags& f) {
     now = *t;
   }
   if (f.action == "list") return list(g, *drills, now);
-  if (f.action == "install") return install(g, f, *drills);
+  if (f.action == "install") return install(g, f, *drills, *reg);
   if (f.action == "run" && !f.due) {
     const drill::Drill* d = find(*drills, f.name);
     if (!d) {

@@ -7,6 +7,10 @@
 
 #include "cli/common.h"
 
+namespace rb::drill {
+struct Drill;
+}
+
 namespace rb::cli {
 
 int cmd_validate(const Global& g, const std::vector<std::string>& files);
@@ -68,10 +72,27 @@ struct DrillFlags {
   std::string at;      ///< --at TIME for due / run --due
   std::string target;  ///< install: cron, systemd, k8s
   std::string dir;     ///< install --dir
-  std::string image = "runbook:latest";  ///< install --k8s container image
+  std::string image;         ///< install --k8s: the container image (required, no default)
+  std::string store_secret;  ///< install --k8s: NAME[:KEY] of a Secret holding the store URL
   std::string tz = "UTC";
 };
 int cmd_drill(const Global& g, const DrillFlags& f);
+
+/// `drill install --k8s` (cmd_k8s.cpp): a ConfigMap of the drills file and its runbooks,
+/// a CronJob per drill, the store URL from a Secret (PostgreSQL only).
+int k8s_drills(const Global& g, const DrillFlags& f, const std::vector<drill::Drill>& drills, plugin::Registry& reg);
+
+struct K8sServeFlags {
+  std::string image;                  ///< --image (required, no default)
+  std::string dir;                    ///< --dir: write the files there (else stdout)
+  std::string store_secret;           ///< --store-secret NAME[:KEY]: a Secret that exists
+  std::string runbooks = "runbooks";  ///< --runbooks DIR: its runbooks go in the ConfigMap
+  std::string triggers;               ///< --triggers FILE (optional)
+  int port = 8088;
+  int replicas = 1;
+};
+/// `runbook k8s serve`: ConfigMap, Deployment and Service for `runbook serve`.
+int cmd_k8s_serve(const Global& g, const K8sServeFlags& f);
 
 struct ImportFlags {
   std::string file;  ///< the Markdown runbook

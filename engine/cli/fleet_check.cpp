@@ -22,20 +22,6 @@ std::string cwd_now() {
   return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string();
 }
 
-// Every action of the runbook that has targets, with the step it belongs to.
-void each_fleet_action(const model::Runbook& rb, const std::function<void(const model::Action&)>& f) {
-  for (auto& s : rb.steps) {
-    auto one = [&f](const model::Action& a) {
-      if (a.targets) f(a);
-    };
-    if (s.kind == model::StepKind::Action) one(s.action);
-    if (s.wait_until) one(s.wait_until->action);
-    for (auto& b : s.parallel) one(b.action);
-    for (auto& c : s.verify) one(c.action);
-    if (s.rollback) one(s.rollback->action);
-  }
-}
-
 const yaml::Node& node_or(const yaml::Node& t, const std::string& key) {
   std::string top = key.substr(0, key.find('.'));
   const yaml::Node* n = t.get(top);
@@ -100,6 +86,19 @@ class Checker {
 };
 
 }  // namespace
+
+void each_fleet_action(const model::Runbook& rb, const std::function<void(const model::Action&)>& f) {
+  for (auto& s : rb.steps) {
+    auto one = [&f](const model::Action& a) {
+      if (a.targets) f(a);
+    };
+    if (s.kind == model::StepKind::Action) one(s.action);
+    if (s.wait_until) one(s.wait_until->action);
+    for (auto& b : s.parallel) one(b.action);
+    for (auto& c : s.verify) one(c.action);
+    if (s.rollback) one(s.rollback->action);
+  }
+}
 
 bool check_fleet_targets(const model::Runbook& rb, const Value& inputs, const std::set<std::string>& secrets,
                          Masker& masker) {

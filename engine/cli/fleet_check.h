@@ -5,6 +5,7 @@
 // checks them again then, and fails the step).
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 
@@ -14,6 +15,10 @@
 #include "model/runbook.h"
 
 namespace rb::cli {
+
+/// Calls `f` for every action of `rb` that has targets (steps, waits, parallel branches,
+/// checks, rollbacks).
+void each_fleet_action(const model::Runbook& rb, const std::function<void(const model::Action&)>& f);
 
 /// Checks every fleet action of `rb` whose targets render from the inputs alone. Prints
 /// FILE:LINE:COL errors (masked) to stderr; false when any.

@@ -146,6 +146,17 @@ Runner add_export(CLI::App& c) {
   return [f](const Global& g) { return cmd_export(g, (*f)[0], (*f)[1], (*f)[2], (*f)[3]); };
 }
 
+// --image and --store-secret, for every command that writes Kubernetes manifests.
+void add_k8s_common(CLI::App& c, std::string& image, std::string& store_secret) {
+  c.add_option("--image", image,
+               "Kubernetes: the container image the pods run, with runbook on its PATH (required; no default)")
+      ->type_name("IMAGE");
+  c.add_option("--store-secret", store_secret,
+               "Kubernetes: a Secret that exists and holds the PostgreSQL store URL (key RUNBOOK_STORE unless :KEY); "
+               "without it --store/RUNBOOK_STORE is written to a Secret manifest of mode 0600")
+      ->type_name("NAME[:KEY]");
+}
+
 Runner add_drill(CLI::App& c) {
   auto f = flags<DrillFlags>();
   c.add_option("--drills", f->file, "The drills file (default drills.yaml)")->type_name("FILE");
@@ -165,9 +176,11 @@ Runner add_drill(CLI::App& c) {
   auto target = std::make_shared<std::array<bool, 3>>();  // cron, systemd, k8s
   inst->add_flag("--cron", (*target)[0], "crontab lines");
   inst->add_flag("--systemd", (*target)[1], "a .service + .timer pair per drill");
-  inst->add_flag("--k8s", (*target)[2], "a CronJob manifest per drill");
-  inst->add_option("--dir", f->dir, "Write files into DIR instead of stdout");
-  inst->add_option("--image", f->image, "Container image for --k8s");
+  inst->add_flag("--k8s", (*target)[2],
+                 "Kubernetes: a ConfigMap of the drills file and its runbooks, a CronJob per drill (needs --image and a "
+                 "PostgreSQL store)");
+  inst->add_option("--dir", f->dir, "Write files into DIR instead of stdout")->type_name("DIR");
+  add_k8s_common(*inst, f->image, f->store_secret);
   for (auto* sub : {list, due, run, hist, inst}) sub->fallthrough();
   return [f, target, list, due, run, hist](const Global& g) {
     f->action = *list ? "list" : *due ? "due" : *run ? "run" : *hist ? "history" : "install";
@@ -185,6 +198,30 @@ Runner add_drill(CLI::App& c) {
     }
     return cmd_drill(g, *f);
   };
+}
+
+Runner add_k8s(CLI::App& c) {
+  auto s = flags<K8sServeFlags>();
+  auto d = flags<DrillFlags>();
+  d->action = "install";
+  d->target = "k8s";
+  c.require_subcommand(1);
+  auto* serve = c.add_subcommand("serve",
+                                 "A ConfigMap of the runbooks (and triggers), a Deployment running runbook serve with "
+                                 "probes on /healthz, and its Service");
+  add_k8s_common(*serve, s->image, s->store_secret);
+  serve->add_option("--dir", s->dir, "Write files into DIR instead of stdout")->type_name("DIR");
+  serve->add_option("--runbooks", s->runbooks, "The runbooks to serve (default runbooks)")->type_name("DIR");
+  serve->add_option("--triggers", s->triggers, "The alert triggers file (contract section 7)")->type_name("FILE");
+  serve->add_option("--port", s->port, "The port serve listens on and the Service exposes (default 8088)")
+      ->type_name("PORT");
+  serve->add_option("--replicas", s->replicas, "serve pods (default 1; they share the PostgreSQL store)")
+      ->type_name("N");
+  auto* drills = c.add_subcommand("drills", "The same as drill install --k8s: a ConfigMap and a CronJob per drill");
+  drills->add_option("--drills", d->file, "The drills file (default drills.yaml)")->type_name("FILE");
+  add_k8s_common(*drills, d->image, d->store_secret);
+  drills->add_option("--dir", d->dir, "Write files into DIR instead of stdout")->type_name("DIR");
+  return [s, d, serve](const Global& g) { return *serve ? cmd_k8s_serve(g, *s) : cmd_drill(g, *d); };
 }
 
 Runner add_import(CLI::App& c) {
@@ -284,6 +321,7 @@ const Command kCommands[] = {
     {"note", "Add a note to a run's timeline (tags feed the incident report)", add_note},
     {"export", "Write a run's incident report: markdown, json, html (with a timeline chart) or junit", add_export},
     {"drill", "Game days: scheduled drills of runbooks, scored against their RTO", add_drill},
+    {"k8s", "Kubernetes manifests that deploy as they are: runbook serve (k8s serve), drills (k8s drills)", add_k8s},
     {"import", "Turn a Markdown runbook into YAML drafts that validate; prints what a person must finish", add_import},
     {"doctor", "Check what runs need here: the store, the shipped plugins, ssh, time zone data; say what to fix",
      add_doctor},
@@ -322,7 +360,7 @@ int main(int argc, char** argv) {
   // (exit 2), found before anything runs and before any file or folder is created.
   auto opens_store = [](const CLI::App* sub) {
     std::string n = sub->get_name();
-    if (n == "validate" || n == "plan" || n == "import") return false;
+    if (n == "validate" || n == "plan" || n == "import" || n == "k8s") return false;
     if (n == "drill") return !(*sub->get_subcommand("list") || *sub->get_subcommand("install"));
     return true;
   };

@@ -14,6 +14,8 @@ import sys
 import time
 import uuid
 
+import yaml
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 import rbtest  # noqa: E402
 from rbtest import Workdir, check, done, eq  # noqa: E402
@@ -41,12 +43,14 @@ with Workdir() as wd:
     url = f"postgres://postgres:{PW}@127.0.0.1:1/none"
     for target, secret_name in (("cron", "runbook-drills.env"), ("systemd", "runbook-drills.env"),
                                 ("k8s", "runbook-store-secret.yaml")):
-        p = rbtest.run(["--store", url, "drill", "install", f"--{target}", "--drills", "drills.yaml"], cwd=wd.path)
+        image = ["--image", "registry.example/runbook:1"] if target == "k8s" else []
+        p = rbtest.run(["--store", url, "drill", "install", f"--{target}", "--drills", "drills.yaml"] + image,
+                       cwd=wd.path)
         eq(p.returncode, 2, f"{target}: without --dir the install refuses")
         check(PW not in p.out + p.err, f"{target}: the password is not printed")
         out = os.path.join(wd.path, f"out-{target}")
-        p = rbtest.run(["--store", url, "drill", "install", f"--{target}", "--drills", "drills.yaml", "--dir", out],
-                       cwd=wd.path)
+        p = rbtest.run(["--store", url, "drill", "install", f"--{target}", "--drills", "drills.yaml", "--dir", out]
+                       + image, cwd=wd.path)
         eq(p.returncode, 0, f"{target}: install ({p.err})")
         check(PW not in p.out + p.err, f"{target}: the password is not printed")
         names = sorted(os.listdir(out))
@@ -64,9 +68,13 @@ with Workdir() as wd:
             svc = open(os.path.join(out, "runbook-drill-slow.service")).read()
             check(f"EnvironmentFile={os.path.join(out, 'runbook-drills.env')}" in svc, "systemd: EnvironmentFile=")
         if target == "k8s":
-            job = open(os.path.join(out, "runbook-drill-slow.yaml")).read()
-            check("secretKeyRef: { name: runbook-store, key: RUNBOOK_STORE }" in job, "k8s: secretKeyRef")
-            check("kind: Secret" in open(os.path.join(out, secret_name)).read(), "k8s: a Secret manifest")
+            job = yaml.safe_load(open(os.path.join(out, "runbook-drill-slow.yaml")))
+            env = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]
+            eq(env[0]["valueFrom"], {"secretKeyRef": {"name": "runbook-store", "key": "RUNBOOK_STORE"}},
+               "k8s: secretKeyRef")
+            sec = yaml.safe_load(open(os.path.join(out, secret_name)))
+            eq((sec["kind"], sec["metadata"]["name"], sec["stringData"]["RUNBOOK_STORE"]), ("Secret", "runbook-store", url),
+               "k8s: a Secret manifest with the URL")
 
     # A password with quotes and dollars survives the env file, sourced by sh.
     odd = "p'a$s\"w`d"

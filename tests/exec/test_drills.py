@@ -68,9 +68,10 @@ with Workdir() as wd:
         print("note: systemd-analyze is not installed; the hand-checked table in tests/unit/cron_test.cpp still ran")
 
     # ---- Kubernetes CronJobs and crontab ------------------------------------------------------
-    k8s = rbtest.run(["drill", "install", "--k8s", "--drills", os.path.join(ROOT, "examples", "drills.yaml")], cwd=ROOT)
-    eq(k8s.returncode, 0, "install --k8s")
-    docs = [d for d in yaml.safe_load_all(k8s.out) if d]
+    k8s = rbtest.run(["drill", "install", "--k8s", "--drills", os.path.join(ROOT, "examples", "drills.yaml"),
+                      "--image", "registry.example/runbook:1", "--store-secret", "runbook-store"], cwd=ROOT)
+    eq(k8s.returncode, 0, f"install --k8s ({k8s.err})")
+    docs = [d for d in yaml.safe_load_all(k8s.out) if d and d["kind"] == "CronJob"]
     with open(os.path.join(ROOT, "examples", "drills.yaml")) as f:
         shipped = len(yaml.safe_load(f)["drills"])
     eq(len(docs), shipped, "one CronJob per drill")
