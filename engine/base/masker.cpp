@@ -69,6 +69,35 @@ std::string Masker::mask(std::string_view text) const {
   return out;
 }
 
+bool Masker::needs_mask(std::string_view text) const {
+  for (auto& s : secrets_)
+    if (text.find(s) != std::string_view::npos) return true;
+  return text.find("://") != std::string_view::npos || text.find("password=") != std::string_view::npos;
+}
+
+void Masker::mask_in_place(Value& v) const {
+  switch (v.type()) {
+    case Value::value_t::string: {
+      auto& s = v.get_ref<std::string&>();
+      if (needs_mask(s)) s = mask(s);
+      return;
+    }
+    case Value::value_t::array:
+      for (auto& e : v) mask_in_place(e);
+      return;
+    case Value::value_t::object: {
+      bool keys = false;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        keys = keys || needs_mask(it.key());
+        mask_in_place(it.value());
+      }
+      if (keys) v = mask_json(v);  // rare: a secret in a key
+      return;
+    }
+    default: return;
+  }
+}
+
 Value Masker::mask_json(const Value& v) const {
   switch (v.type()) {
     case Value::value_t::string: return mask(std::string_view(v.get_ref<const std::string&>()));

@@ -24,6 +24,10 @@ class Masker {
   std::string mask(std::string_view text) const;
   /// Masks every string (and object key) inside a JSON value.
   Value mask_json(const Value& v) const;
+  /// The same, in place: strings that hold nothing to mask are left untouched (no copy).
+  void mask_in_place(Value& v) const;
+  /// Whether mask(text) would change anything.
+  bool needs_mask(std::string_view text) const;
 
   static constexpr std::string_view kMask = "***";
 

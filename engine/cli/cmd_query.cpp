@@ -63,10 +63,10 @@ int cmd_runs(const Global& g, int limit) {
     fmt::print("no runs in {}\n", store->describe());
     return kOk;
   }
-  fmt::print("{:<24} {:<18} {:<22} {:<10} {:<20} {:>9} {}\n", "RUN", "INCIDENT", "RUNBOOK", "STATUS", "STARTED",
+  fmt::print("{:<24} {:<18} {:<22} {:<12} {:<20} {:>9} {}\n", "RUN", "INCIDENT", "RUNBOOK", "STATUS", "STARTED",
              "DURATION", "RTO MET");
   for (auto& r : runs)
-    fmt::print("{:<24} {:<18} {:<22} {:<10} {:<20} {:>9} {}\n", r.id, r.incident, ellipsize(r.runbook, 22),
+    fmt::print("{:<24} {:<18} {:<22} {:<12} {:<20} {:>9} {}\n", r.id, r.incident, ellipsize(r.runbook, 22),
                r.status + (r.drill ? "*" : ""), r.started_at.substr(0, 19), duration_of(r), rto_met(r));
   return kOk;
 }

@@ -30,7 +30,8 @@ long long Journal::emit(const std::string& type, const std::string& step, int at
   e.type = type;
   e.step = step;
   e.attempt = attempt;
-  e.data = masker_.mask_json(data);
+  masker_.mask_in_place(data);
+  e.data = std::move(data);
   pending_.push_back(std::move(e));
   return seq_;
 }

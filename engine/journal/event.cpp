@@ -51,15 +51,17 @@ Value RunInfo::to_json() const {
   return v;
 }
 
-std::string chain_hash(const std::string& prev, const Event& e) {
+std::string chain_hash(const std::string& prev, const Event& e, std::string_view data_json) {
   std::string canon;
-  canon.reserve(256);
+  canon.reserve(128 + data_json.size());
   fmt::format_to(std::back_inserter(canon), "{}|{}|{}|{:.3f}|{}|{}|{}|", prev, e.seq, e.ts, e.t, e.type, e.step, e.attempt);
-  canon += e.data.dump();
+  canon += data_json;
   std::string h = sha256_hex(canon);
   h.resize(32);
   return h;
 }
+
+std::string chain_hash(const std::string& prev, const Event& e) { return chain_hash(prev, e, e.data.dump()); }
 
 RunState run_state_after(const std::vector<Event>& events) {
   RunState st;

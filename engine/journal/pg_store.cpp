@@ -154,9 +154,10 @@ class PgStore : public Store {
         if (e.seq != seq + 1)
           return Status::Error(fmt::format("event seq {} does not follow {} in run {}", e.seq, seq, run_id));
         seq = e.seq;
-        chain = chain_hash(chain, e);
+        std::string data = e.data.dump();
+        chain = chain_hash(chain, e, data);
         rows.push_back({{"seq", e.seq}, {"ts", e.ts}, {"t", e.t}, {"type", e.type}, {"step", e.step},
-                        {"attempt", e.attempt}, {"data", e.data.dump()}, {"chain", chain}});
+                        {"attempt", e.attempt}, {"data", std::move(data)}, {"chain", chain}});
       }
       RunState st = run_state_after(events);
       Res r(q(kAppendSql, {run_id, std::to_string(tail.seq), tail.chain, std::to_string(seq), chain,
@@ -381,11 +382,12 @@ class PgStore : public Store {
       if (e.seq != expect_seq + 1)
         return Status::Error(fmt::format("event seq {} does not follow {} in run {}", e.seq, expect_seq, run_id));
       expect_seq = e.seq;
-      chain = chain_hash(chain, e);
+      std::string data = e.data.dump();
+      chain = chain_hash(chain, e, data);
       Res r(q("INSERT INTO runbook_events(run_id, seq, ts, t, type, step, attempt, data, chain) VALUES "
               "($1,$2,$3,$4,$5,$6,$7,$8,$9)",
               {run_id, std::to_string(e.seq), e.ts, fmt::format("{:.6f}", e.t), e.type, e.step, std::to_string(e.attempt),
-               e.data.dump(), chain}));
+               data, chain}));
       if (!r.ok()) return err("store write failed");
     }
     *last_chain = chain;

@@ -180,9 +180,10 @@ Status SqliteStore::insert_events(const std::string& run_id, const std::vector<E
     if (e.seq != expect_seq + 1)
       return Status::Error(fmt::format("event seq {} does not follow {} in run {}", e.seq, expect_seq, run_id));
     expect_seq = e.seq;
-    chain = chain_hash(chain, e);
+    std::string data = e.data.dump();
+    chain = chain_hash(chain, e, data);
     ins.bind(1, run_id).bind(2, e.seq).bind(3, e.ts).bind(4, e.t).bind(5, e.type).bind(6, e.step)
-        .bind(7, static_cast<long long>(e.attempt)).bind(8, e.data.dump()).bind(9, chain);
+        .bind(7, static_cast<long long>(e.attempt)).bind(8, data).bind(9, chain);
     int rc = ins.step();
     ins.reset();
     if (rc != SQLITE_DONE) return Status::Error(fmt::format("store write failed: {}", sqlite3_errmsg(db_)));

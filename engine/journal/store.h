@@ -164,6 +164,9 @@ std::optional<std::string> store_url_problem(const std::string& url);
 
 /// The chain value of an event: sha256(prev || canonical event), first 16 bytes in hex.
 std::string chain_hash(const std::string& prev, const Event& e);
+/// The same, with e.data already serialized (`data_json` = e.data.dump()): what the store
+/// writes is what is hashed.
+std::string chain_hash(const std::string& prev, const Event& e, std::string_view data_json);
 
 /// What a batch of events does to the run row: run.ended sets the status and end time,
 /// run.interrupted the status `interrupted`, run.resumed `running` (empty: unchanged).
