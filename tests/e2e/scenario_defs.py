@@ -202,6 +202,10 @@ def cf_safe(sb, r):
 def dr_healthy(sb, r, _):
     status, body = sb.health()
     eq((status, body.get("version")), (200, "v3"), "deployment-rollback: healthy on the fixed release")
+    rolled = [e["data"]["outputs"] for e in r.of("step.succeeded", "rollback")]
+    asked = [e["data"]["prompt"] for e in r.of("approval.requested", "fix")]
+    check(rolled and asked and f"to release {rolled[0]['release']}," in asked[0] and rolled[0]["from"] in asked[0],
+          f"deployment-rollback: the fix step names the release rolled back to ({rolled}, {asked})")
 
 
 def dr_unrepairable(sb):
