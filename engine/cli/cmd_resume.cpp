@@ -4,9 +4,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "base/events.h"
 #include "base/text.h"
 #include "cli/commands.h"
 #include "cli/driver.h"
@@ -74,11 +76,38 @@ int check_run(journal::Store& store, const std::string& run_id, std::optional<jo
 
 std::string described(const sys::ProcInfo& p) { return fmt::format("pid {} ({})", p.pid, ellipsize(p.cmdline, 80)); }
 
-// Actions a dead engine of this machine left running (found by the RUNBOOK_RUN_ID every
-// action has in its environment) are stopped before anything runs again, so that two
-// attempts never overlap. *stopped lists them; the result lists any that outlived SIGKILL.
-std::vector<std::string> stop_survivors(const std::string& run_id, Value* stopped) {
-  auto procs = sys::processes_with_env({"RUNBOOK_RUN_ID=" + run_id});
+// The actions a dead engine may have left running, as the environment they carry: the
+// attempt of the step that started without an outcome (its checks and parallel branches
+// carry the same step and attempt), and a rollback that started without finishing.
+// Processes of steps that finished are not survivors: a server or worker a step started
+// on purpose (in a session of its own) keeps running — resume once stopped the Redis a
+// completed `start-redis` had started.
+std::vector<std::vector<std::string>> in_flight(const std::string& run_id, const exec::Replay& rp,
+                                                const std::vector<journal::Event>& events) {
+  std::vector<std::vector<std::string>> out;
+  auto of = [&](const std::string& step, int attempt) {
+    out.push_back({"RUNBOOK_RUN_ID=" + run_id, "RUNBOOK_STEP=" + step, fmt::format("RUNBOOK_ATTEMPT={}", attempt)});
+  };
+  if (rp.interrupted) of(rp.point.step, rp.interrupted_attempt);
+  std::map<std::string, bool> rolling;
+  for (auto& e : events) {
+    if (e.type == ev::kRollbackStarted) rolling[e.step] = true;
+    else if (e.type == ev::kRollbackFinished) rolling[e.step] = false;
+  }
+  for (auto& [step, open] : rolling)
+    if (open) of(step, 1);  // rollbacks run as attempt 1 (exec/rollbacks.cpp)
+  return out;
+}
+
+// Those actions, when a dead engine of this machine left them running (found by their
+// environment), are stopped before anything runs again, so that two attempts never
+// overlap. *stopped lists them; the result lists any that outlived SIGKILL.
+std::vector<std::string> stop_survivors(const std::vector<std::vector<std::string>>& actions, Value* stopped) {
+  std::vector<sys::ProcInfo> procs;
+  for (auto& vars : actions)
+    for (auto& p : sys::processes_with_env(vars))
+      if (std::none_of(procs.begin(), procs.end(), [&](const sys::ProcInfo& q) { return q.pid == p.pid; }))
+        procs.push_back(p);
   std::erase_if(procs, [](const sys::ProcInfo& p) { return p.pid == ::getpid() || p.pgid == ::getpgrp(); });
   for (auto& p : procs) stopped->push_back(described(p));
   std::vector<std::string> left;
@@ -121,8 +150,9 @@ int prepare(const Global& g, const ResumeFlags& f, Continuation& c) {
     error(fmt::format("cannot continue run {}: {}", c.run->id, s.message()));
     return kEngine;
   }
-  c.replay = exec::replay(*c.rb, c.store->events(c.run->id));
-  c.left = stop_survivors(c.run->id, &c.stopped);
+  auto events = c.store->events(c.run->id);
+  c.replay = exec::replay(*c.rb, events);
+  c.left = stop_survivors(in_flight(c.run->id, c.replay, events), &c.stopped);
   return kOk;
 }
 
