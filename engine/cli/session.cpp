@@ -64,7 +64,7 @@ void RunSession::start(std::function<void(const exec::RunResult&)> on_end) {
 void RunSession::interrupt(const std::string& reason, const std::string& signal) {
   if (ended_) return;
   Value extra = {{"signal", signal},
-                 {"resume", fmt::format("runbook{} resume {}", d_.store_flag, run_id_)},
+                 {"resume", fmt::format("runbook{} resume {}{}", d_.store_flag, run_id_, d_.resume_args)},
                  {"abort", fmt::format("runbook{} abort {}", d_.store_flag, run_id_)}};
   ex_->interrupt(reason, extra);
 }

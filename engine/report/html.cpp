@@ -202,7 +202,7 @@ std::string to_html(const Report& r, const std::string& tz) {
   h += fmt::format("<tr><td>RPO</td><td>{}</td><td class=\"{}\">{}</td></tr>\n</table>\n", esc(r.rpo_target ? human_seconds(*r.rpo_target) : "—"),
                    r.rpo_met ? (*r.rpo_met ? "ok" : "bad") : "", esc(r.rpo_measured ? human_seconds(*r.rpo_measured) : "not measured"));
   h += notes_html(r, "impact", false, "No impact notes yet.");
-  h += "<h2>Root Cause</h2>\n" + notes_html(r, "root-cause", false, "Not recorded yet: runbook note " + r.run.id + " \"…\" --tag root-cause");
+  h += "<h2>Root Cause</h2>\n" + notes_html(r, "root-cause", false, fmt::format("Not recorded yet: runbook{} note {} \"…\" --tag root-cause", r.store_flag, r.run.id));
   h += "<h2>Resolution</h2>\n<table><tr><th>#</th><th>Step</th><th>Phase</th><th>Result</th><th>Duration</th><th>Budget</th><th>Attempts</th><th>Approved by</th></tr>\n";
   int n = 0;
   for (auto& s : r.steps) {
@@ -215,8 +215,8 @@ std::string to_html(const Report& r, const std::string& tz) {
   }
   h += "</table>\n";
   for (auto& s : r.steps) h += hosts_html(s);
-  h += "<h2>Prevention</h2>\n" + notes_html(r, "action-item", true, "No action items yet: runbook note " + r.run.id + " \"…\" --tag action-item");
-  h += "<h2>Lessons Learned</h2>\n" + notes_html(r, "lesson", false, "None recorded yet: runbook note " + r.run.id + " \"…\" --tag lesson");
+  h += "<h2>Prevention</h2>\n" + notes_html(r, "action-item", true, fmt::format("No action items yet: runbook{} note {} \"…\" --tag action-item", r.store_flag, r.run.id));
+  h += "<h2>Lessons Learned</h2>\n" + notes_html(r, "lesson", false, fmt::format("None recorded yet: runbook{} note {} \"…\" --tag lesson", r.store_flag, r.run.id));
   h += fmt::format("<h2>Appendix</h2>\n<ul><li>Runbook <code>{}</code> — {} (<code>{}</code>)</li><li>Content hash <code>sha256:{}</code></li>"
                    "<li>Engine runbook {}</li><li>{} timeline events</li></ul>\n",
                    esc(r.run.runbook), esc(r.run.title), esc(r.run.file), esc(r.run.content_hash), esc(r.version), r.events.size());

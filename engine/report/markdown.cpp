@@ -157,11 +157,11 @@ std::string to_markdown(const Report& r, const std::string& tz) {
     if (s.over_budget) over.push_back(fmt::format("{} ({} of {})", s.title, human_seconds(s.duration_ms / 1000.0),
                                                   human_seconds(static_cast<double>(s.budget_ms.value_or(0)) / 1000.0)));
   out += fmt::format("\nSteps over budget: {}.\n\n", over.empty() ? "none" : md(fmt::format("{}", fmt::join(over, "; "))));
-  out += notes_or(r, "impact", "- ", "_No impact notes yet (users affected, data lost, revenue): add them with `runbook note " + r.run.id + " \"…\" --tag impact`._");
+  out += notes_or(r, "impact", "- ", fmt::format("_No impact notes yet (users affected, data lost, revenue): add them with `runbook{} note {} \"…\" --tag impact`._", r.store_flag, r.run.id));
   out += "\n";
 
   out += "## Root Cause\n\n";
-  out += notes_or(r, "root-cause", "", "_Not recorded yet. Add it with `runbook note " + r.run.id + " \"…\" --tag root-cause`._");
+  out += notes_or(r, "root-cause", "", fmt::format("_Not recorded yet. Add it with `runbook{} note {} \"…\" --tag root-cause`._", r.store_flag, r.run.id));
   out += "\n## Resolution\n\n";
   out += "| # | Step | Phase | Result | Duration | Budget | Attempts | Approved by |\n|---|---|---|---|---|---|---|---|\n";
   int n = 0;
@@ -175,9 +175,9 @@ std::string to_markdown(const Report& r, const std::string& tz) {
     if (!s.gate_failure.empty()) out += fmt::format("\nFailed gate in {}: {}\n", md(s.title), md(s.gate_failure));
   for (auto& s : r.steps) out += hosts_markdown(s);
   out += "\n## Prevention\n\n";
-  out += notes_or(r, "action-item", "- [ ] ", "- [ ] _No action items yet: add them with `runbook note " + r.run.id + " \"…\" --tag action-item`._");
+  out += notes_or(r, "action-item", "- [ ] ", fmt::format("- [ ] _No action items yet: add them with `runbook{} note {} \"…\" --tag action-item`._", r.store_flag, r.run.id));
   out += "\n## Lessons Learned\n\n";
-  out += notes_or(r, "lesson", "- ", "_None recorded yet: add them with `runbook note " + r.run.id + " \"…\" --tag lesson`._");
+  out += notes_or(r, "lesson", "- ", fmt::format("_None recorded yet: add them with `runbook{} note {} \"…\" --tag lesson`._", r.store_flag, r.run.id));
   bool other = false;
   for (auto& nt : r.notes) other = other || nt.tag.empty();
   if (other) {

@@ -68,6 +68,7 @@ struct Report {
   std::optional<double> downtime;  ///< incident start -> recovered
   double clock_offset = 0;         ///< seconds from incident start to run start
   std::string version;
+  std::string store_flag;  ///< " --store URL" (masked) for the commands a report suggests; "" for the default store
 };
 
 Report build_report(const journal::RunInfo& run, const std::vector<journal::Event>& events, WallTime now,
