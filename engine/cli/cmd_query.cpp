@@ -125,7 +125,11 @@ int cmd_status(const Global& g, const std::string& run_id) {
     fmt::print("paused — continue with `runbook{} resume {}`, or give up with `runbook{} abort {}`\n", store_flag(g),
                r->id, store_flag(g), r->id);
   if (m) {
-    if (r->rto_ms) {
+    bool stopped = r->status != "running" && r->status != "interrupted" && r->status != "recovered";
+    if (r->rto_ms && stopped) {
+      fmt::print("not recovered (RTO clock stopped at {} of {})\n", format_duration_short(*m),
+                 format_duration_short(Millis(r->rto_ms)));
+    } else if (r->rto_ms) {
       double pct = 100.0 * static_cast<double>(m->count()) / static_cast<double>(r->rto_ms);
       fmt::print("RTO {} {} of {} ({} {})\n", report::progress_bar(pct), format_duration_short(*m),
                  format_duration_short(Millis(r->rto_ms)),

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "base/events.h"
 #include "base/text.h"
 
 namespace rb::report {
@@ -26,6 +27,19 @@ constexpr const char* kBold = "\x1b[1m";
 constexpr const char* kYellow = "\x1b[33m";
 constexpr const char* kReverse = "\x1b[7m";
 constexpr const char* kReset = "\x1b[0m";
+
+// The lines of a text written in YAML (a folded or literal block ends with a newline):
+// trailing blank lines dropped, each line's trailing spaces too.
+std::vector<std::string> text_lines(const std::string& text) {
+  std::vector<std::string> out;
+  for (auto& l : split_lines(text)) {
+    std::string_view v(l);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\r' || v.back() == '\t')) v.remove_suffix(1);
+    out.emplace_back(v);
+  }
+  while (!out.empty() && out.back().empty()) out.pop_back();
+  return out;
+}
 
 std::string left(std::optional<WallTime> deadline, WallTime now, const std::string& tz) {
   if (!deadline) return "no deadline";
@@ -53,7 +67,12 @@ void Console::event(const journal::Event& e) {
   }
   // Each line made safe on its own: the facts under an event keep their own lines.
   std::string text;
-  for (auto& l : split_lines(describe(e))) text += (text.empty() ? "" : "\n") + terminal_safe(l);
+  for (auto& l : split_lines(describe(e))) {
+    if (!text.empty()) text += '\n';
+    text += terminal_safe(l);
+  }
+  // A step that starts owns the output lines from now on (parallel branches share it).
+  if (e.type == ev::kStepStarted) output_.clear();
   if (mode_ == ConsoleMode::Plain) {
     plain_logger()->info(text);
     return;
@@ -74,6 +93,17 @@ void Console::output(const std::string&, const std::string& line) {
   if (mode_ != ConsoleMode::Live) return;
   output_.push_back(terminal_safe(line));
   while (output_.size() > 3) output_.erase(output_.begin());
+  // Output shows as it arrives, redrawn at most every kOutputRedraw (a chatty action must
+  // not turn the terminal into a redraw loop); the next tick shows the last lines anyway.
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_output_draw_ < kOutputRedraw) return;
+  last_output_draw_ = now;
+  redraw();
+}
+
+void Console::status(const model::LiveState& s) {
+  live_ = s;
+  now_ = s.wall;
 }
 
 void Console::ask(std::optional<ConsoleQuestion> q) {
@@ -109,9 +139,15 @@ std::vector<std::string> Console::question_lines(int width) const {
   out.push_back(fit_width(terminal_safe(fmt::format(">>> {} — {}{}", q.step, q.kind == "manual" ? "a task for a person" : "approval needed",
                                                     q.second_person ? ", from a second person" : "")),
                           width - 1));
-  for (auto& l : wrap_width(terminal_safe(q.prompt), w)) out.push_back("  " + l);
-  for (auto& [k, v] : q.facts)
-    for (auto& l : wrap_width(terminal_safe(k + ": " + v), w - 2)) out.push_back("    " + l);
+  for (auto& para : text_lines(q.prompt))
+    for (auto& l : wrap_width(terminal_safe(para), w)) out.push_back("  " + l);
+  for (auto& [k, v] : q.facts) {
+    auto lines = text_lines(v);
+    if (lines.empty()) lines.push_back("");
+    for (size_t i = 0; i < lines.size(); ++i)
+      for (auto& l : wrap_width(terminal_safe(i == 0 ? k + ": " + lines[i] : "  " + lines[i]), w - 2))
+        out.push_back("    " + l);
+  }
   std::string ask = fmt::format("{}Answer {} · {}", q.confirm.empty() ? "" : q.confirm + " ", q.choices,
                                 left(q.deadline, now_, tz_));
   for (auto& l : wrap_width(terminal_safe(ask), w)) out.push_back("  " + l);
