@@ -173,6 +173,7 @@ int continue_run(const Global& g, const ResumeFlags& f, Continuation& c, const e
   opts.incident_id = run.incident;
   opts.operator_name = operator_name(f.operator_name);
   opts.drill = run.drill;
+  opts.store = store_in_use(g);
   opts.inputs = *c.inputs;
   opts.secret_inputs = secret_inputs(*c.rb, *c.inputs, masker);
   WallTime started = parse_time(run.started_at).value_or(sys::wall_now());

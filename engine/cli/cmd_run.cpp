@@ -192,6 +192,7 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   opts.incident_id = incident;
   opts.operator_name = operator_name(f.operator_name);
   opts.drill = f.drill;
+  opts.store = store_in_use(g);
   opts.inputs = *inputs;
   opts.run_start = *clock_start;
   if (store) opts.step_medians = drill_medians(*store, rb->id);

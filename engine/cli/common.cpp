@@ -63,8 +63,11 @@ std::unique_ptr<journal::Store> open_store_or_report(const Global& g) {
 }
 
 std::string store_flag(const Global& g) {
-  if (g.store.empty()) return "";
-  std::string url = g.store;
+  return g.store.empty() ? "" : " --store " + shell_quote(store_in_use(g));
+}
+
+std::string store_in_use(const Global& g) {
+  std::string url = journal::effective_store_url(g.store);
   // A relative SQLite path is made absolute: `resume` and the rest work from anywhere.
   if (url.find("://") == std::string::npos) {
     bool scheme = url.starts_with("sqlite:");
@@ -73,7 +76,7 @@ std::string store_flag(const Global& g) {
     if (!path.empty() && path[0] != '/' && path != ":memory:")
       url = (scheme ? "sqlite:" : "") + std::filesystem::absolute(path, ec).lexically_normal().string();
   }
-  return " --store " + shell_quote(mask_url_passwords(url));
+  return mask_url_passwords(url);
 }
 
 std::string secrets_again(const model::Runbook& rb, const Value& inputs, const std::string& inputs_file,

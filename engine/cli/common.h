@@ -34,6 +34,9 @@ std::unique_ptr<journal::Store> open_store_or_report(const Global& g);
 /// " --store URL" (password masked) when a store was given with --store, else "": every
 /// command the tool suggests carries the store in use.
 std::string store_flag(const Global& g);
+/// The run store in use (--store, else RUNBOOK_STORE, else .runbook/runbook.db), a relative
+/// SQLite path made absolute, password masked: `run.store` in a runbook's text.
+std::string store_in_use(const Global& g);
 /// What `resume` must be given again for the secrets of a run started with `inputs`
 /// (secrets are never stored): " --inputs FILE" (absolute) for those from the inputs file,
 /// " --input NAME=…" for those given by flag; empty when every secret is at its default.

@@ -16,8 +16,9 @@ using model::Step;
 
 namespace {
 
-const std::vector<std::string> kRunFields = {"id",      "incident", "elapsed", "rto_remaining", "drill",
-                                              "operator", "started", "start_epoch", "rto", "runbook"};
+const std::vector<std::string> kRunFields = {"id",      "incident", "elapsed",     "rto_remaining", "drill",
+                                              "operator", "started", "start_epoch", "rto",           "runbook",
+                                              "store"};
 const std::vector<std::string> kStepFields = {"outputs", "status", "attempts", "duration_ms", "error"};
 constexpr size_t kMaxNameErrors = 20;
 
