@@ -4,7 +4,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "base/events.h"
 #include "base/text.h"
@@ -79,7 +82,7 @@ void Console::event(const journal::Event& e) {
   }
   clear_panel();
   std::string when = clock_time(from_unix_ms(to_unix_ms(parse_time(e.ts).value_or(now_))), tz_);
-  fmt::print("{}  {}\n", when, text);
+  frame_ += fmt::format("{}  {}\n", when, text);
   redraw();
 }
 
@@ -190,10 +193,27 @@ std::vector<std::string> Console::panel(int width, int height) const {
 void Console::clear_panel() {
   if (panel_lines_ == 0) return;
   // The cursor is at the end of the panel's last line (no newline after it).
-  fmt::print("\r");
-  if (panel_lines_ > 1) fmt::print("\x1b[{}A", panel_lines_ - 1);
-  fmt::print("\x1b[J");
+  frame_ += "\r";
+  if (panel_lines_ > 1) frame_ += fmt::format("\x1b[{}A", panel_lines_ - 1);
+  frame_ += "\x1b[J";
   panel_lines_ = 0;
+}
+
+// The terminal gets each frame (erase, event lines, panel) in one write: drawn line by
+// line, a terminal (or tmux) could show the panel half erased — the question gone for a
+// moment, every time output arrives.
+void Console::flush_frame() {
+  std::fflush(stdout);  // what others printed goes first
+  const char* p = frame_.data();
+  size_t n = frame_.size();
+  while (n > 0) {
+    ssize_t w = ::write(STDOUT_FILENO, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  frame_.clear();
 }
 
 void Console::redraw() {
@@ -201,21 +221,20 @@ void Console::redraw() {
   clear_panel();
   auto [width, height] = g_size;
   auto lines = panel(width, height);
-  if (lines.empty()) return std::fflush(stdout), void();
   size_t asked_from = lines.size() - (question_ ? question_lines(width).size() + 1 : 0);
   for (size_t i = 0; i < lines.size(); ++i) {
     const char* style = i == 0 && live_ && !live_->step.empty() ? kBold : (i >= asked_from ? kYellow : "");
     if (question_ && i + 1 == lines.size()) style = kReverse;
-    fmt::print("{}{}{}\x1b[K{}", style, lines[i], *style ? kReset : "", i + 1 < lines.size() ? "\n" : "");
+    frame_ += fmt::format("{}{}{}\x1b[K{}", style, lines[i], *style ? kReset : "", i + 1 < lines.size() ? "\n" : "");
   }
   panel_lines_ = static_cast<int>(lines.size());
-  std::fflush(stdout);
+  flush_frame();
 }
 
 void Console::close() {
   if (mode_ == ConsoleMode::Live) {
     clear_panel();
-    std::fflush(stdout);
+    flush_frame();
   }
   live_.reset();
 }

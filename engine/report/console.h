@@ -61,6 +61,7 @@ class Console {
  private:
   void redraw();
   void clear_panel();
+  void flush_frame();
   std::vector<std::string> panel(int width, int height) const;
   std::vector<std::string> question_lines(int width) const;
   void print_question_plain() const;
@@ -72,6 +73,7 @@ class Console {
   std::vector<std::string> output_;
   std::string typed_;
   int panel_lines_ = 0;
+  std::string frame_;  ///< what the next write to the terminal holds
   WallTime now_{};
   static constexpr std::chrono::milliseconds kOutputRedraw{100};
   std::chrono::steady_clock::time_point last_output_draw_{};

@@ -85,7 +85,7 @@ def dd_healthy(sb, r, _):
     watch = r.of("step.succeeded", "watch-errors")
     check(bool(watch), "database-disaster: the watch gate ran")
     handover = [e["data"]["prompt"] for e in r.of("approval.requested", "post-mortem")]
-    check(handover and re.search(r"`runbook --store /\S+ export R\S+ --format markdown`", handover[0]),
+    check(handover and re.search(r"`runbook --store (/|postgres(ql)?://)\S+ export R\S+ --format markdown`", handover[0]),
           f"database-disaster: the post-mortem's export command carries the store in use ({handover})")
 
 
