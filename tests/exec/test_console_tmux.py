@@ -212,9 +212,36 @@ def one_width(wd, cols, rows, ctrl_c):
         pane.close()
 
 
+def hangup(wd):
+    """The terminal goes away while the question waits (tmux killed): SIGHUP pauses the run."""
+    store = os.path.join(wd.path, "store-hup.db")
+    pane = Pane(wd, 80, 24)
+    try:
+        pane.type(f"{rbtest.BIN} --store {store} run console.yaml 2>hup.err")
+        check(pane.wait_for(r"Answer yes/no") is not None, f"hangup: the question appears\n{pane.screen()}")
+    finally:
+        pane.close()
+    end = time.time() + 15
+    runs = []
+    while time.time() < end:
+        runs = json.loads(rbtest.run(["--json", "--store", store, "runs"], cwd=wd.path).out)
+        if runs and runs[0]["status"] != "running":
+            break
+        time.sleep(0.1)
+    eq(runs[0]["status"] if runs else None, "interrupted", "hangup: the run is interrupted")
+    tl = [json.loads(l) for l in rbtest.run(["--json", "--store", store, "timeline", runs[0]["id"]], cwd=wd.path)
+          .out.splitlines()]
+    paused = [e for e in tl if e["type"] == "run.interrupted"]
+    eq(paused[0]["data"].get("signal") if paused else None, "SIGHUP", "hangup: run.interrupted by SIGHUP")
+    eq([e for e in tl if e["type"].startswith("rollback")], [], "hangup: nothing rolled back")
+    err = open(os.path.join(wd.path, "hup.err")).read()
+    check("internal error" not in err and "engine stopped" not in err, f"hangup: no engine error ({err.strip()})")
+
+
 with Workdir() as wd:
     wd.file("console.yaml", BOOK)
     total = one_width(wd, 80, 24, ctrl_c=False)
     total += one_width(wd, 200, 40, ctrl_c=True)
     print(f"{total} captures in all", flush=True)
+    hangup(wd)
 done()
