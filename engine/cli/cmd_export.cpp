@@ -36,6 +36,7 @@ int cmd_export(const Global& g, const std::string& run_id, const std::string& fo
     return kInvalid;
   }
   auto rep = report::build_report(*run, store->events(run_id), sys::wall_now(), version());
+  rep.store_flag = store_flag(g);
   std::string text;
   if (format == "markdown") text = report::to_markdown(rep, tz);
   else if (format == "html") text = report::to_html(rep, tz);

@@ -88,8 +88,12 @@ int cmd_status(const Global& g, const std::string& run_id) {
     else if (e.type == ev::kStepFailed && e.step == step) step_state = "failed";
     else if (e.type == ev::kApprovalRequested && e.step == step) step_state = "waiting for approval";
   }
+  // The engine: alive only while its lease holds and, when it ran on this machine, its
+  // process still exists (a kill -9 leaves a lease that looks fine for seconds).
   auto held = store->lease(r->incident);
-  bool live = r->status == "running" && held && held->expires_ms > now_ms();
+  std::string gone;
+  bool live = r->status == "running" && held && holder_alive(*held, now_ms(), &gone);
+  if (r->status == "running" && !held) gone = "no engine holds its incident";
   auto m = rto_measured(*r);
   if (g.json) {
     Value v = r->to_json();
@@ -97,6 +101,10 @@ int cmd_status(const Global& g, const std::string& run_id) {
     v["current_step_state"] = step_state;
     v["attempt"] = attempt;
     v["engine"] = live ? Value(held->holder) : Value(nullptr);
+    if (r->status == "running" && !live) {
+      v["engine_dead"] = gone;
+      v["resume"] = fmt::format("runbook{} resume {}", store_flag(g), r->id);
+    }
     v["rto_elapsed_ms"] = m ? Value(m->count()) : Value(nullptr);
     if (r->rto_ms && m) {
       v["rto_remaining_ms"] = r->rto_ms - m->count();
@@ -110,10 +118,18 @@ int cmd_status(const Global& g, const std::string& run_id) {
   fmt::print("runbook {} — {}\n", r->runbook, r->title);
   fmt::print("started {} by {}\n", r->started_at, r->operator_name);
   if (!step.empty()) fmt::print("step {} (attempt {}): {}\n", step, attempt, step_state);
-  if (r->status == "running")
-    fmt::print("engine: {}\n", live ? held->holder : "none alive — continue with `runbook resume " + r->id + "`");
+  if (r->status == "running" && live) fmt::print("engine: {}\n", held->holder);
+  else if (r->status == "running")
+    fmt::print("engine: dead ({}) — continue with `runbook{} resume {}`\n", gone, store_flag(g), r->id);
+  else if (r->status == "interrupted")
+    fmt::print("paused — continue with `runbook{} resume {}`, or give up with `runbook{} abort {}`\n", store_flag(g),
+               r->id, store_flag(g), r->id);
   if (m) {
-    if (r->rto_ms) {
+    bool stopped = r->status != "running" && r->status != "interrupted" && r->status != "recovered";
+    if (r->rto_ms && stopped) {
+      fmt::print("not recovered (RTO clock stopped at {} of {})\n", format_duration_short(*m),
+                 format_duration_short(Millis(r->rto_ms)));
+    } else if (r->rto_ms) {
       double pct = 100.0 * static_cast<double>(m->count()) / static_cast<double>(r->rto_ms);
       fmt::print("RTO {} {} of {} ({} {})\n", report::progress_bar(pct), format_duration_short(*m),
                  format_duration_short(Millis(r->rto_ms)),

@@ -4,9 +4,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "base/events.h"
 #include "base/text.h"
 #include "cli/commands.h"
 #include "cli/driver.h"
@@ -19,9 +21,12 @@ namespace rb::cli {
 
 namespace {
 
-// Inputs for the resumed run: stored ones (secrets were never stored), with what the
-// operator gives again.
-std::optional<Value> resumed_inputs(const model::Runbook& rb, const journal::RunInfo& run, const ResumeFlags& f) {
+// Inputs for the resumed run: stored ones, with what the operator gives again. Secrets
+// were never stored: one the run was given (not its default) must be given again —
+// falling back to the default would continue against another database than the run
+// started with. `secrets_needed` false (abort --no-rollback: nothing runs) skips that.
+std::optional<Value> resumed_inputs(const model::Runbook& rb, const journal::RunInfo& run, const ResumeFlags& f,
+                                    bool secrets_needed = true) {
   std::set<std::string> given;
   for (auto& p : f.inputs) given.insert(p.substr(0, p.find('=')));
   auto resolved = resolve_inputs(rb, f.inputs_file, f.inputs, /*check_required=*/false);
@@ -30,9 +35,14 @@ std::optional<Value> resumed_inputs(const model::Runbook& rb, const journal::Run
   for (auto& in : rb.inputs) {
     if (given.count(in.name)) continue;
     if (in.secret) {
-      if ((*resolved)[in.name].is_null() && in.required) {
-        error(fmt::format("input '{}' is secret and was not stored: give it again with --input {}=VALUE", in.name,
-                          in.name));
+      const Value& now = (*resolved)[in.name];
+      const Value stored = run.inputs.value(in.name, Value(nullptr));
+      bool had_own = !stored.is_null() && stored != Value(kSecretAtDefault);
+      bool at_default = in.default_value ? now == *in.default_value : now.is_null();
+      if (secrets_needed && ((had_own && at_default) || (now.is_null() && in.required))) {
+        error(fmt::format("input '{}' is secret and was not stored: give the value run {} started with again "
+                          "(--input {}=VALUE, or --inputs FILE){}",
+                          in.name, run.id, in.name, in.default_value ? "; its default is not what the run used" : ""));
         ok = false;
       }
       continue;
@@ -74,11 +84,38 @@ int check_run(journal::Store& store, const std::string& run_id, std::optional<jo
 
 std::string described(const sys::ProcInfo& p) { return fmt::format("pid {} ({})", p.pid, ellipsize(p.cmdline, 80)); }
 
-// Actions a dead engine of this machine left running (found by the RUNBOOK_RUN_ID every
-// action has in its environment) are stopped before anything runs again, so that two
-// attempts never overlap. *stopped lists them; the result lists any that outlived SIGKILL.
-std::vector<std::string> stop_survivors(const std::string& run_id, Value* stopped) {
-  auto procs = sys::processes_with_env({"RUNBOOK_RUN_ID=" + run_id});
+// The actions a dead engine may have left running, as the environment they carry: the
+// attempt of the step that started without an outcome (its checks and parallel branches
+// carry the same step and attempt), and a rollback that started without finishing.
+// Processes of steps that finished are not survivors: a server or worker a step started
+// on purpose (in a session of its own) keeps running — resume once stopped the Redis a
+// completed `start-redis` had started.
+std::vector<std::vector<std::string>> in_flight(const std::string& run_id, const exec::Replay& rp,
+                                                const std::vector<journal::Event>& events) {
+  std::vector<std::vector<std::string>> out;
+  auto of = [&](const std::string& step, int attempt) {
+    out.push_back({"RUNBOOK_RUN_ID=" + run_id, "RUNBOOK_STEP=" + step, fmt::format("RUNBOOK_ATTEMPT={}", attempt)});
+  };
+  if (rp.interrupted) of(rp.point.step, rp.interrupted_attempt);
+  std::map<std::string, bool> rolling;
+  for (auto& e : events) {
+    if (e.type == ev::kRollbackStarted) rolling[e.step] = true;
+    else if (e.type == ev::kRollbackFinished) rolling[e.step] = false;
+  }
+  for (auto& [step, open] : rolling)
+    if (open) of(step, 1);  // rollbacks run as attempt 1 (exec/rollbacks.cpp)
+  return out;
+}
+
+// Those actions, when a dead engine of this machine left them running (found by their
+// environment), are stopped before anything runs again, so that two attempts never
+// overlap. *stopped lists them; the result lists any that outlived SIGKILL.
+std::vector<std::string> stop_survivors(const std::vector<std::vector<std::string>>& actions, Value* stopped) {
+  std::vector<sys::ProcInfo> procs;
+  for (auto& vars : actions)
+    for (auto& p : sys::processes_with_env(vars))
+      if (std::none_of(procs.begin(), procs.end(), [&](const sys::ProcInfo& q) { return q.pid == p.pid; }))
+        procs.push_back(p);
   std::erase_if(procs, [](const sys::ProcInfo& p) { return p.pid == ::getpid() || p.pgid == ::getpgrp(); });
   for (auto& p : procs) stopped->push_back(described(p));
   std::vector<std::string> left;
@@ -113,7 +150,7 @@ int prepare(const Global& g, const ResumeFlags& f, Continuation& c) {
                       c.run->file, c.run->id, c.run->content_hash.substr(0, 12), c.rb->content_hash.substr(0, 12)));
     return kInvalid;
   }
-  c.inputs = resumed_inputs(*c.rb, *c.run, f);
+  c.inputs = resumed_inputs(*c.rb, *c.run, f, f.secrets_needed);
   if (!c.inputs || !parse_answers(*c.rb, f.answers, &c.answers, true) || !check_plugins(*c.rb, *c.reg)) return kInvalid;
   // One engine per incident: a live holder refuses; an expired one, or a dead engine of
   // this machine, is taken over with a higher epoch.
@@ -121,8 +158,9 @@ int prepare(const Global& g, const ResumeFlags& f, Continuation& c) {
     error(fmt::format("cannot continue run {}: {}", c.run->id, s.message()));
     return kEngine;
   }
-  c.replay = exec::replay(*c.rb, c.store->events(c.run->id));
-  c.left = stop_survivors(c.run->id, &c.stopped);
+  auto events = c.store->events(c.run->id);
+  c.replay = exec::replay(*c.rb, events);
+  c.left = stop_survivors(in_flight(c.run->id, c.replay, events), &c.stopped);
   return kOk;
 }
 
@@ -135,6 +173,7 @@ int continue_run(const Global& g, const ResumeFlags& f, Continuation& c, const e
   opts.incident_id = run.incident;
   opts.operator_name = operator_name(f.operator_name);
   opts.drill = run.drill;
+  opts.store = store_in_use(g);
   opts.inputs = *c.inputs;
   opts.secret_inputs = secret_inputs(*c.rb, *c.inputs, masker);
   WallTime started = parse_time(run.started_at).value_or(sys::wall_now());
@@ -149,6 +188,7 @@ int continue_run(const Global& g, const ResumeFlags& f, Continuation& c, const e
   d.lease_ttl_ms = lease_ttl_ms();
   d.answers = c.answers;
   d.yes = f.yes;
+  d.resume_args = secrets_again(*c.rb, *c.inputs, f.inputs_file, f.inputs);
   d.resume = at;
   d.resumed_event = {{"run", run.id},           {"incident", run.incident}, {"operator", opts.operator_name},
                      {"engine", c.lease.holder}, {"epoch", c.lease.epoch},   {"step", at.step},
@@ -162,7 +202,8 @@ int continue_run(const Global& g, const ResumeFlags& f, Continuation& c, const e
 
 // A live engine drives the run: ask it to give up, through the store, and wait for the
 // run to end (its rollbacks may take a while; the engine's own limits bound them).
-int abort_live(journal::Store& store, const journal::RunInfo& run, const std::string& by, bool no_rollback) {
+int abort_live(journal::Store& store, const journal::RunInfo& run, const std::string& by, bool no_rollback,
+               const std::string& store_arg) {
   if (auto s = store.post_request(run.id, "abort", {{"by", by}, {"no_rollback", no_rollback}}); !s.ok()) {
     error(s.message());
     return kEngine;
@@ -178,8 +219,8 @@ int abort_live(journal::Store& store, const journal::RunInfo& run, const std::st
       return now->status == "aborted" ? kAborted : now->status == "failed" ? kFailed : kOk;
     }
     if (now->status != "running" || !engine_alive(store, *now)) {
-      error(fmt::format("the engine of run {} stopped before it ended (status {}); run `runbook abort {}` again",
-                        run.id, now->status, run.id));
+      error(fmt::format("the engine of run {} stopped before it ended (status {}); run `runbook{} abort {}` again",
+                        run.id, now->status, store_arg, run.id));
       return kEngine;
     }
   }
@@ -209,13 +250,16 @@ int cmd_abort(const Global& g, const AbortFlags& f) {
     auto store = open_store_or_report(g);
     if (!store) return kEngine;
     auto run = store->run(f.run_id);
-    if (run && engine_alive(*store, *run)) return abort_live(*store, *run, by, f.no_rollback);
+    if (run && engine_alive(*store, *run)) return abort_live(*store, *run, by, f.no_rollback, store_flag(g));
   }
   ResumeFlags rf;
   rf.run_id = f.run_id;
   rf.operator_name = by;
   rf.allow_changed = true;  // giving up runs only the rollbacks of steps that ran
   rf.action = "abort";
+  rf.inputs = f.inputs;
+  rf.inputs_file = f.inputs_file;
+  rf.secrets_needed = !f.no_rollback;
   Continuation c;
   if (int rc = prepare(g, rf, c); rc != kOk) return rc;
   if (!c.left.empty()) {

@@ -113,7 +113,8 @@ std::optional<WallTime> clock_start_of(const RunFlags& f, WallTime started) {
 
 // One engine per incident: takes the lease, and refuses an incident whose earlier run
 // is unfinished (it must be resumed, not started again).
-bool lease_incident(journal::Store& store, const RunFlags& f, std::string* incident, journal::Lease* lease) {
+bool lease_incident(journal::Store& store, const RunFlags& f, const std::string& store_arg, std::string* incident,
+                    journal::Lease* lease) {
   if (auto s = take_incident(store, f, incident, lease); !s.ok()) {
     error(s.message());
     return false;
@@ -121,8 +122,8 @@ bool lease_incident(journal::Store& store, const RunFlags& f, std::string* incid
   for (auto& other : store.runs_of_incident(*incident)) {
     if (other.status != "running") continue;
     store.release_lease(*incident, *lease);
-    error(fmt::format("incident {} has an unfinished run {} whose engine is gone: continue it with `runbook resume {}`",
-                      *incident, other.id, other.id));
+    error(fmt::format("incident {} has an unfinished run {} whose engine is gone: continue it with `runbook{} resume {}`",
+                      *incident, other.id, store_arg, other.id));
     return false;
   }
   return true;
@@ -145,6 +146,11 @@ journal::RunInfo run_info(const model::Runbook& rb, const RunFlags& f, const exe
   info.drill_name = f.drill_name;
   info.operator_name = o.operator_name;
   info.inputs = o.inputs;
+  // Secrets are never stored (the journal masks them); one left at its default is marked
+  // so, so that `resume` asks only for the secrets the run was given.
+  for (auto& in : rb.inputs)
+    if (in.secret && in.default_value && o.inputs.contains(in.name) && o.inputs[in.name] == *in.default_value)
+      info.inputs[in.name] = kSecretAtDefault;
   info.rto_ms = rb.objectives.rto ? rb.objectives.rto->count() : 0;
   info.rpo_ms = rb.objectives.rpo ? rb.objectives.rpo->count() : 0;
   return info;
@@ -181,11 +187,12 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   if (!opts.probes_only && !(store = open_store_or_report(g))) return kEngine;
   std::string incident = f.incident.empty() ? "DRY-RUN" : f.incident;
   journal::Lease lease;
-  if (store && !lease_incident(*store, f, &incident, &lease)) return kEngine;
+  if (store && !lease_incident(*store, f, store_flag(g), &incident, &lease)) return kEngine;
 
   opts.incident_id = incident;
   opts.operator_name = operator_name(f.operator_name);
   opts.drill = f.drill;
+  opts.store = store_in_use(g);
   opts.inputs = *inputs;
   opts.run_start = *clock_start;
   if (store) opts.step_medians = drill_medians(*store, rb->id);
@@ -197,6 +204,7 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   d.lease_ttl_ms = lease_ttl_ms();
   d.answers = answers;
   d.yes = f.yes;
+  d.resume_args = secrets_again(*rb, *inputs, f.inputs_file, f.inputs);
   // With --json every line is an event: the first, run.started, carries the ids.
   if (!g.json) fmt::print("run {} incident {}\n", opts.run_id, incident);
   std::fflush(stdout);

@@ -43,12 +43,15 @@ struct ResumeFlags {
   bool allow_changed = false;
   std::string tz = "UTC";
   std::string action = "resumed";  ///< for the first line printed: resumed, abort
+  bool secrets_needed = true;      ///< false: nothing will run (abort --no-rollback)
 };
 int cmd_resume(const Global& g, const ResumeFlags& f);
 
 struct AbortFlags {
   std::string run_id;
   bool no_rollback = false;
+  std::vector<std::string> inputs;  ///< secrets the rollbacks need, given again
+  std::string inputs_file;
   std::string as;  ///< who gives up (default: the operator identity)
 };
 /// Gives a run up: a live engine is asked (through the store) and waited for; a run no

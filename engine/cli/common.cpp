@@ -2,6 +2,7 @@
 #include "sys/env.h"
 
 #include <fmt/format.h>
+#include <filesystem>
 #include <random>
 #include <pwd.h>
 #include <unistd.h>
@@ -62,7 +63,40 @@ std::unique_ptr<journal::Store> open_store_or_report(const Global& g) {
 }
 
 std::string store_flag(const Global& g) {
-  return g.store.empty() ? "" : " --store " + shell_quote(mask_url_passwords(g.store));
+  return g.store.empty() ? "" : " --store " + shell_quote(store_in_use(g));
+}
+
+std::string store_in_use(const Global& g) {
+  std::string url = journal::effective_store_url(g.store);
+  // A relative SQLite path is made absolute: `resume` and the rest work from anywhere.
+  if (url.find("://") == std::string::npos) {
+    bool scheme = url.starts_with("sqlite:");
+    std::string path = scheme ? url.substr(7) : url;
+    std::error_code ec;
+    if (!path.empty() && path[0] != '/' && path != ":memory:")
+      url = (scheme ? "sqlite:" : "") + std::filesystem::absolute(path, ec).lexically_normal().string();
+  }
+  return mask_url_passwords(url);
+}
+
+std::string secrets_again(const model::Runbook& rb, const Value& inputs, const std::string& inputs_file,
+                          const std::vector<std::string>& pairs) {
+  std::set<std::string> flagged;
+  for (auto& p : pairs) flagged.insert(p.substr(0, p.find('=')));
+  std::string out;
+  bool file = false;
+  for (auto& in : rb.inputs) {
+    if (!in.secret || !inputs.contains(in.name) || inputs[in.name].is_null()) continue;
+    if (in.default_value && inputs[in.name] == *in.default_value) continue;
+    if (flagged.count(in.name)) {
+      out += fmt::format(" --input {}=…", in.name);
+    } else if (!inputs_file.empty() && !file) {
+      file = true;
+      std::error_code ec;
+      out += " --inputs " + shell_quote(std::filesystem::absolute(inputs_file, ec).lexically_normal().string());
+    }
+  }
+  return out;
 }
 
 std::string operator_name(const std::string& flag) {

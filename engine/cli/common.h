@@ -34,6 +34,14 @@ std::unique_ptr<journal::Store> open_store_or_report(const Global& g);
 /// " --store URL" (password masked) when a store was given with --store, else "": every
 /// command the tool suggests carries the store in use.
 std::string store_flag(const Global& g);
+/// The run store in use (--store, else RUNBOOK_STORE, else .runbook/runbook.db), a relative
+/// SQLite path made absolute, password masked: `run.store` in a runbook's text.
+std::string store_in_use(const Global& g);
+/// What `resume` must be given again for the secrets of a run started with `inputs`
+/// (secrets are never stored): " --inputs FILE" (absolute) for those from the inputs file,
+/// " --input NAME=…" for those given by flag; empty when every secret is at its default.
+std::string secrets_again(const model::Runbook& rb, const Value& inputs, const std::string& inputs_file,
+                          const std::vector<std::string>& pairs);
 
 std::string operator_name(const std::string& flag);
 std::string new_run_id();
@@ -48,6 +56,9 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
                                     const std::vector<std::string>& pairs, bool check_required = true);
 
 /// The names of the runbook's secret inputs; registers their values with `masker`.
+/// What the run's record holds for a secret input left at its runbook default (a secret
+/// given at start is stored masked): `resume` needs the others given again.
+inline constexpr const char* kSecretAtDefault = "(default)";
 std::set<std::string> secret_inputs(const model::Runbook& rb, const Value& inputs, Masker& masker);
 
 /// The engine's version string ("0.1.0").

@@ -34,6 +34,7 @@ struct DriveOptions {
   bool ignore_signals = false;       ///< teardown: SIGINT/SIGTERM do not stop it
   bool typed_answers = false;        ///< the operator may type answers (stdin is read)
   std::string store_flag;            ///< " --store URL" (masked) for the commands we suggest
+  std::string resume_args;           ///< what `resume` must be given again (secrets_again())
   Millis tick{1000};                 ///< live-view refresh and queued-note polling
 };
 

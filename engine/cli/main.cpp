@@ -89,6 +89,9 @@ Runner add_abort(CLI::App& c) {
   auto f = flags<AbortFlags>();
   c.add_option("RUN_ID", f->run_id, "The run")->required();
   c.add_flag("--no-rollback", f->no_rollback, "Give up without running the rollbacks (protection stays as it is)");
+  c.add_option("--input", f->inputs, "Give a secret input again for the rollbacks (secrets are never stored): NAME=VALUE")
+      ->type_name("NAME=VALUE");
+  c.add_option("--inputs", f->inputs_file, "A YAML file of inputs (for the rollbacks' secrets)")->type_name("FILE");
   c.add_option("--as", f->as, "Who gives up (default $USER, else the account name)");
   return [f](const Global& g) { return cmd_abort(g, *f); };
 }

@@ -21,7 +21,10 @@ RunSession::RunSession(const model::Runbook& rb, exec::ExecOptions opts, plugin:
       answers_(env, answers_config(opts, d)), lease_timer_(env.timer()), tick_timer_(env.timer()),
       requests_timer_(env.timer()) {
   run_id_ = opts.run_id;
-  journal_.observe([this](const journal::Event& e) { console_.event(e); });
+  journal_.observe([this](const journal::Event& e) {
+    if (ex_) console_.status(ex_->live());  // the status line names the step this event is about
+    console_.event(e);
+  });
   journal_.set_lease_epoch(d.lease.epoch);
   if (d.new_run) journal_.start_new(*d.new_run, parse_time(d.new_run->started_at).value_or(env.wall()));
   else journal_.start_resumed(run_id_, d.resumed_last_seq, d.resumed_started);
@@ -64,7 +67,7 @@ void RunSession::start(std::function<void(const exec::RunResult&)> on_end) {
 void RunSession::interrupt(const std::string& reason, const std::string& signal) {
   if (ended_) return;
   Value extra = {{"signal", signal},
-                 {"resume", fmt::format("runbook{} resume {}", d_.store_flag, run_id_)},
+                 {"resume", fmt::format("runbook{} resume {}{}", d_.store_flag, run_id_, d_.resume_args)},
                  {"abort", fmt::format("runbook{} abort {}", d_.store_flag, run_id_)}};
   ex_->interrupt(reason, extra);
 }

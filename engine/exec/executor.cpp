@@ -68,6 +68,7 @@ struct Executor::Impl {
     st.run_id = rc.o.run_id;
     st.incident_id = rc.o.incident_id;
     st.operator_name = rc.o.operator_name;
+    st.store = rc.o.store;
     st.drill = rc.o.drill;
     st.run_start = rc.o.run_start;
     st.rto = rb().objectives.rto;

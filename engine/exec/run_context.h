@@ -30,6 +30,7 @@ struct ExecOptions {
   std::set<std::string> secret_inputs;
   WallTime run_start;              ///< the RTO clock's start (run start or --incident-start)
   std::string cwd;                 ///< where actions run
+  std::string store;               ///< the run store in use, password masked (`run.store`)
   bool probes_only = false;        ///< --dry-run=probes: only mutates: false actions and checks
   std::map<std::string, Millis> step_medians;  ///< from drills: beat budgets in projections
   Millis kill_grace{3000};         ///< SIGTERM -> SIGKILL for every action the engine stops

@@ -34,6 +34,7 @@ const Value* RunState::root(const std::string& name) const {
                   {"started", rfc3339_ms(run_start)},
                   {"start_epoch", static_cast<double>(to_unix_ms(run_start)) / 1000.0},
                   {"runbook", rb_.id},
+                  {"store", store},
                   {"elapsed", elapsed}};
     if (rto) {
       run_value_["rto"] = static_cast<double>(rto->count()) / 1000.0;

@@ -37,6 +37,7 @@ class RunState : public expr::Scope {
 
   // Identity and clock inputs of `run.*`.
   std::string run_id, incident_id, operator_name;
+  std::string store;  ///< the run store in use (password masked), for the commands a runbook suggests
   bool drill = false;
   WallTime run_start;
   std::optional<Millis> rto;

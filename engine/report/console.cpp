@@ -4,8 +4,12 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+
+#include "base/events.h"
 #include "base/text.h"
 
 namespace rb::report {
@@ -26,6 +30,19 @@ constexpr const char* kBold = "\x1b[1m";
 constexpr const char* kYellow = "\x1b[33m";
 constexpr const char* kReverse = "\x1b[7m";
 constexpr const char* kReset = "\x1b[0m";
+
+// The lines of a text written in YAML (a folded or literal block ends with a newline):
+// trailing blank lines dropped, each line's trailing spaces too.
+std::vector<std::string> text_lines(const std::string& text) {
+  std::vector<std::string> out;
+  for (auto& l : split_lines(text)) {
+    std::string_view v(l);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\r' || v.back() == '\t')) v.remove_suffix(1);
+    out.emplace_back(v);
+  }
+  while (!out.empty() && out.back().empty()) out.pop_back();
+  return out;
+}
 
 std::string left(std::optional<WallTime> deadline, WallTime now, const std::string& tz) {
   if (!deadline) return "no deadline";
@@ -53,14 +70,19 @@ void Console::event(const journal::Event& e) {
   }
   // Each line made safe on its own: the facts under an event keep their own lines.
   std::string text;
-  for (auto& l : split_lines(describe(e))) text += (text.empty() ? "" : "\n") + terminal_safe(l);
+  for (auto& l : split_lines(describe(e))) {
+    if (!text.empty()) text += '\n';
+    text += terminal_safe(l);
+  }
+  // A step that starts owns the output lines from now on (parallel branches share it).
+  if (e.type == ev::kStepStarted) output_.clear();
   if (mode_ == ConsoleMode::Plain) {
     plain_logger()->info(text);
     return;
   }
   clear_panel();
   std::string when = clock_time(from_unix_ms(to_unix_ms(parse_time(e.ts).value_or(now_))), tz_);
-  fmt::print("{}  {}\n", when, text);
+  frame_ += fmt::format("{}  {}\n", when, text);
   redraw();
 }
 
@@ -74,6 +96,17 @@ void Console::output(const std::string&, const std::string& line) {
   if (mode_ != ConsoleMode::Live) return;
   output_.push_back(terminal_safe(line));
   while (output_.size() > 3) output_.erase(output_.begin());
+  // Output shows as it arrives, redrawn at most every kOutputRedraw (a chatty action must
+  // not turn the terminal into a redraw loop); the next tick shows the last lines anyway.
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_output_draw_ < kOutputRedraw) return;
+  last_output_draw_ = now;
+  redraw();
+}
+
+void Console::status(const model::LiveState& s) {
+  live_ = s;
+  now_ = s.wall;
 }
 
 void Console::ask(std::optional<ConsoleQuestion> q) {
@@ -109,9 +142,15 @@ std::vector<std::string> Console::question_lines(int width) const {
   out.push_back(fit_width(terminal_safe(fmt::format(">>> {} — {}{}", q.step, q.kind == "manual" ? "a task for a person" : "approval needed",
                                                     q.second_person ? ", from a second person" : "")),
                           width - 1));
-  for (auto& l : wrap_width(terminal_safe(q.prompt), w)) out.push_back("  " + l);
-  for (auto& [k, v] : q.facts)
-    for (auto& l : wrap_width(terminal_safe(k + ": " + v), w - 2)) out.push_back("    " + l);
+  for (auto& para : text_lines(q.prompt))
+    for (auto& l : wrap_width(terminal_safe(para), w)) out.push_back("  " + l);
+  for (auto& [k, v] : q.facts) {
+    auto lines = text_lines(v);
+    if (lines.empty()) lines.push_back("");
+    for (size_t i = 0; i < lines.size(); ++i)
+      for (auto& l : wrap_width(terminal_safe(i == 0 ? k + ": " + lines[i] : "  " + lines[i]), w - 2))
+        out.push_back("    " + l);
+  }
   std::string ask = fmt::format("{}Answer {} · {}", q.confirm.empty() ? "" : q.confirm + " ", q.choices,
                                 left(q.deadline, now_, tz_));
   for (auto& l : wrap_width(terminal_safe(ask), w)) out.push_back("  " + l);
@@ -154,10 +193,27 @@ std::vector<std::string> Console::panel(int width, int height) const {
 void Console::clear_panel() {
   if (panel_lines_ == 0) return;
   // The cursor is at the end of the panel's last line (no newline after it).
-  fmt::print("\r");
-  if (panel_lines_ > 1) fmt::print("\x1b[{}A", panel_lines_ - 1);
-  fmt::print("\x1b[J");
+  frame_ += "\r";
+  if (panel_lines_ > 1) frame_ += fmt::format("\x1b[{}A", panel_lines_ - 1);
+  frame_ += "\x1b[J";
   panel_lines_ = 0;
+}
+
+// The terminal gets each frame (erase, event lines, panel) in one write: drawn line by
+// line, a terminal (or tmux) could show the panel half erased — the question gone for a
+// moment, every time output arrives.
+void Console::flush_frame() {
+  std::fflush(stdout);  // what others printed goes first
+  const char* p = frame_.data();
+  size_t n = frame_.size();
+  while (n > 0) {
+    ssize_t w = ::write(STDOUT_FILENO, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  frame_.clear();
 }
 
 void Console::redraw() {
@@ -165,21 +221,20 @@ void Console::redraw() {
   clear_panel();
   auto [width, height] = g_size;
   auto lines = panel(width, height);
-  if (lines.empty()) return std::fflush(stdout), void();
   size_t asked_from = lines.size() - (question_ ? question_lines(width).size() + 1 : 0);
   for (size_t i = 0; i < lines.size(); ++i) {
     const char* style = i == 0 && live_ && !live_->step.empty() ? kBold : (i >= asked_from ? kYellow : "");
     if (question_ && i + 1 == lines.size()) style = kReverse;
-    fmt::print("{}{}{}\x1b[K{}", style, lines[i], *style ? kReset : "", i + 1 < lines.size() ? "\n" : "");
+    frame_ += fmt::format("{}{}{}\x1b[K{}", style, lines[i], *style ? kReset : "", i + 1 < lines.size() ? "\n" : "");
   }
   panel_lines_ = static_cast<int>(lines.size());
-  std::fflush(stdout);
+  flush_frame();
 }
 
 void Console::close() {
   if (mode_ == ConsoleMode::Live) {
     clear_panel();
-    std::fflush(stdout);
+    flush_frame();
   }
   live_.reset();
 }

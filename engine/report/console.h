@@ -12,6 +12,7 @@
 // an action reaches the terminal.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,9 @@ class Console {
   ~Console();
   void event(const journal::Event& e);
   void tick(const model::LiveState& s);
+  /// The run's state now, without drawing (the next event or tick draws it): called before
+  /// each event, so that the status line names the step an event is about at once.
+  void status(const model::LiveState& s);
   void output(const std::string& step, const std::string& line);
   /// The question now (nullopt: none).
   void ask(std::optional<ConsoleQuestion> q);
@@ -57,6 +61,7 @@ class Console {
  private:
   void redraw();
   void clear_panel();
+  void flush_frame();
   std::vector<std::string> panel(int width, int height) const;
   std::vector<std::string> question_lines(int width) const;
   void print_question_plain() const;
@@ -68,7 +73,10 @@ class Console {
   std::vector<std::string> output_;
   std::string typed_;
   int panel_lines_ = 0;
+  std::string frame_;  ///< what the next write to the terminal holds
   WallTime now_{};
+  static constexpr std::chrono::milliseconds kOutputRedraw{100};
+  std::chrono::steady_clock::time_point last_output_draw_{};
 };
 
 /// The terminal's size (columns, rows), set by whoever owns the terminal; 80x24 until then.

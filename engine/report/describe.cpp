@@ -93,10 +93,16 @@ std::string Console::describe(const journal::Event& e) {
   if (t == ev::kCheckSkipped) return fmt::format("  ⤼ gate '{}' skipped (mutates)", s("check"));
   if (t == ev::kTransition) return fmt::format("→ {} → {} ({})", s("from"), s("to"), s("via"));
   if (t == ev::kApprovalRequested) {
+    // The prompt as written (a YAML block ends with a newline); multi-line facts indented.
     std::string facts;
     const Value show = d.value("show", Value::object());
-    for (auto& [k, v] : show.items()) facts += fmt::format("\n      {}: {}", k, to_text(v));
-    return fmt::format("? {} waits for {}: {}", e.step, s("kind") == "manual" ? "a person" : "approval", s("prompt")) +
+    for (auto& [k, v] : show.items()) {
+      std::string text(trim(to_text(v)));
+      for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', nl + 9)) text.replace(nl, 1, "\n        ");
+      facts += fmt::format("\n      {}: {}", k, text);
+    }
+    return fmt::format("? {} waits for {}: {}", e.step, s("kind") == "manual" ? "a person" : "approval",
+                       trim(s("prompt"))) +
            facts;
   }
   if (t == ev::kApprovalRefused) return fmt::format("✋ {}: {}", e.step, s("reason"));

@@ -172,7 +172,10 @@ std::string to_html(const Report& r, const std::string& tz) {
   h += "<div class=\"cards\">";
   h += card("Status", status, cls);
   if (r.rto_target) {
-    std::string v = fmt::format("{} of {}", human_seconds(r.rto_actual), human_seconds(*r.rto_target));
+    std::string v = !r.ongoing && r.status != "recovered"
+                        ? fmt::format("not recovered (clock stopped at {} of {})", human_seconds(r.rto_actual),
+                                      human_seconds(*r.rto_target))
+                        : fmt::format("{} of {}", human_seconds(r.rto_actual), human_seconds(*r.rto_target));
     h += card(r.ongoing ? "RTO so far" : "RTO", v + (r.rto_met ? (*r.rto_met ? " ✓" : " ✗") : ""),
               r.rto_met ? (*r.rto_met ? "ok" : "bad") : "");
   }
@@ -198,25 +201,30 @@ std::string to_html(const Report& r, const std::string& tz) {
   h += fmt::format("<tr><td>Downtime (incident start → recovered)</td><td>—</td><td>{}</td></tr>\n",
                    esc(r.downtime ? human_seconds(*r.downtime) : (r.ongoing ? "ongoing" : "not recovered")));
   h += fmt::format("<tr><td>RTO</td><td>{}</td><td class=\"{}\">{}</td></tr>\n", esc(r.rto_target ? human_seconds(*r.rto_target) : "—"),
-                   r.rto_met ? (*r.rto_met ? "ok" : "bad") : "", esc(human_seconds(r.rto_actual)));
+                   r.rto_met ? (*r.rto_met ? "ok" : "bad") : "",
+                   esc(!r.ongoing && r.status != "recovered"
+                           ? fmt::format("not recovered (clock stopped at {})", human_seconds(r.rto_actual))
+                           : human_seconds(r.rto_actual)));
   h += fmt::format("<tr><td>RPO</td><td>{}</td><td class=\"{}\">{}</td></tr>\n</table>\n", esc(r.rpo_target ? human_seconds(*r.rpo_target) : "—"),
                    r.rpo_met ? (*r.rpo_met ? "ok" : "bad") : "", esc(r.rpo_measured ? human_seconds(*r.rpo_measured) : "not measured"));
   h += notes_html(r, "impact", false, "No impact notes yet.");
-  h += "<h2>Root Cause</h2>\n" + notes_html(r, "root-cause", false, "Not recorded yet: runbook note " + r.run.id + " \"…\" --tag root-cause");
-  h += "<h2>Resolution</h2>\n<table><tr><th>#</th><th>Step</th><th>Phase</th><th>Result</th><th>Duration</th><th>Budget</th><th>Attempts</th><th>Approved by</th></tr>\n";
+  h += "<h2>Root Cause</h2>\n" + notes_html(r, "root-cause", false, fmt::format("Not recorded yet: runbook{} note {} \"…\" --tag root-cause", r.store_flag, r.run.id));
+  h += "<h2>Resolution</h2>\n<table><tr><th>#</th><th>Step</th><th>Phase</th><th>Result</th><th>Duration</th><th>Budget</th><th>Attempts</th><th>Answered by</th></tr>\n";
   int n = 0;
   for (auto& s : r.steps) {
-    std::string c = s.result == "succeeded" || s.result == "confirmed" ? "ok" : s.result == "failed" || s.result == "timed_out" ? "bad" : "";
+    std::string word = result_word(s);
+    std::string c = word == "succeeded" || word == "confirmed" ? "ok"
+                    : word == "running" || word == "skipped" ? "" : "bad";
     h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                     ++n, esc(s.title), esc(s.phase), c, esc(s.result),
+                     ++n, esc(s.title), esc(s.phase), c, esc(word),
                      s.gate_failure.empty() ? "" : "<br><small>" + esc(s.gate_failure) + "</small>",
                      esc(human_seconds(s.duration_ms / 1000.0)), esc(s.budget_ms ? human_seconds(*s.budget_ms / 1000.0) : "—"),
-                     s.attempts, esc(s.approved_by));
+                     s.attempts, esc(s.approved_by.empty() ? "" : fmt::format("{} ({})", s.approved_by, s.answer)));
   }
   h += "</table>\n";
   for (auto& s : r.steps) h += hosts_html(s);
-  h += "<h2>Prevention</h2>\n" + notes_html(r, "action-item", true, "No action items yet: runbook note " + r.run.id + " \"…\" --tag action-item");
-  h += "<h2>Lessons Learned</h2>\n" + notes_html(r, "lesson", false, "None recorded yet: runbook note " + r.run.id + " \"…\" --tag lesson");
+  h += "<h2>Prevention</h2>\n" + notes_html(r, "action-item", true, fmt::format("No action items yet: runbook{} note {} \"…\" --tag action-item", r.store_flag, r.run.id));
+  h += "<h2>Lessons Learned</h2>\n" + notes_html(r, "lesson", false, fmt::format("None recorded yet: runbook{} note {} \"…\" --tag lesson", r.store_flag, r.run.id));
   h += fmt::format("<h2>Appendix</h2>\n<ul><li>Runbook <code>{}</code> — {} (<code>{}</code>)</li><li>Content hash <code>sha256:{}</code></li>"
                    "<li>Engine runbook {}</li><li>{} timeline events</li></ul>\n",
                    esc(r.run.runbook), esc(r.run.title), esc(r.run.file), esc(r.run.content_hash), esc(r.version), r.events.size());

@@ -10,6 +10,13 @@ namespace rb::report {
 
 namespace {
 
+std::string step_result(const StepSummary& s) {
+  std::string w = result_word(s);
+  if (w == "succeeded" || w == "confirmed") return "✅ " + w;
+  if (w == "failed" || w == "timed_out" || w == "not done" || w == "rejected" || w == "unanswered") return "❌ " + w;
+  return w;
+}
+
 std::string status_word(const Report& r) {
   if (r.ongoing) return "Ongoing";
   if (r.status == "recovered") return "Resolved";
@@ -53,11 +60,14 @@ std::optional<std::string> timeline_line(const journal::Event& e, const std::map
   if (t == ev::kStepOverBudget) return fmt::format("{} ran over its budget of {}", title(), ms_human(d["budget_ms"]));
   if (t == ev::kCheckPassed) return fmt::format("Gate \"{}\" passed", md(s("check")));
   if (t == ev::kCheckFailed) return fmt::format("Gate \"{}\" **failed**: {}", md(s("check")), md(s("error")));
-  if (t == ev::kApprovalRequested) return fmt::format("Approval requested for {}: {}", title(), md(s("prompt")));
+  if (t == ev::kApprovalRequested)
+    return s("kind") == "manual" ? fmt::format("{} waits for a person: {}", title(), md(std::string(trim(s("prompt")))))
+                                 : fmt::format("Approval requested for {}: {}", title(), md(std::string(trim(s("prompt")))));
   if (t == ev::kApprovalRefused) return fmt::format("Answer refused for {}: {}", title(), md(s("reason")));
   if (t == ev::kApprovalAnswered) {
     if (!d.value("answered", false)) return fmt::format("{} unanswered ({})", title(), md(s("note")));
-    return fmt::format("{} {} by {} ({})", title(), d.value("approved", false) ? "approved" : "rejected", md(s("by")), s("via"));
+    return fmt::format("{} {} by {} ({}){}", title(), answer_word(d), md(s("by")), s("via"),
+                       d.contains("comment") ? ": " + md(s("comment")) : "");
   }
   if (t == ev::kRollbackStarted) return fmt::format("Rollback of {} started", title());
   if (t == ev::kRollbackFinished)
@@ -132,6 +142,9 @@ std::string to_markdown(const Report& r, const std::string& tz) {
   if (r.rto_target) {
     double pct = 100.0 * r.rto_actual / *r.rto_target;
     if (r.ongoing) verdict = fmt::format("RTO {}: {:.0f}% used so far", human_seconds(*r.rto_target), pct);
+    else if (r.status != "recovered")
+      verdict = fmt::format("not recovered (RTO clock stopped at {} of {})", human_seconds(r.rto_actual),
+                            human_seconds(*r.rto_target));
     else verdict = fmt::format("RTO {} {} ({:.0f}% used)", human_seconds(*r.rto_target), r.rto_met.value_or(false) ? "met ✅" : "missed ❌", pct);
   } else {
     verdict = "no RTO objective";
@@ -148,7 +161,10 @@ std::string to_markdown(const Report& r, const std::string& tz) {
   out += "| Measure | Target | Actual | |\n|---|---|---|---|\n";
   out += fmt::format("| Downtime (incident start → recovered) | — | {} | |\n",
                      r.downtime ? human_seconds(*r.downtime) : (r.ongoing ? "ongoing" : "not recovered"));
-  out += fmt::format("| RTO | {} | {} | {} |\n", r.rto_target ? human_seconds(*r.rto_target) : "—", human_seconds(r.rto_actual),
+  bool stopped = !r.ongoing && r.status != "recovered";
+  out += fmt::format("| RTO | {} | {} | {} |\n", r.rto_target ? human_seconds(*r.rto_target) : "—",
+                     stopped ? fmt::format("not recovered (clock stopped at {})", human_seconds(r.rto_actual))
+                             : human_seconds(r.rto_actual),
                      r.rto_met ? (*r.rto_met ? "✅" : "❌") : "");
   out += fmt::format("| RPO | {} | {} | {} |\n", r.rpo_target ? human_seconds(*r.rpo_target) : "—",
                      r.rpo_measured ? human_seconds(*r.rpo_measured) : "not measured", r.rpo_met ? (*r.rpo_met ? "✅" : "❌") : "");
@@ -157,27 +173,27 @@ std::string to_markdown(const Report& r, const std::string& tz) {
     if (s.over_budget) over.push_back(fmt::format("{} ({} of {})", s.title, human_seconds(s.duration_ms / 1000.0),
                                                   human_seconds(static_cast<double>(s.budget_ms.value_or(0)) / 1000.0)));
   out += fmt::format("\nSteps over budget: {}.\n\n", over.empty() ? "none" : md(fmt::format("{}", fmt::join(over, "; "))));
-  out += notes_or(r, "impact", "- ", "_No impact notes yet (users affected, data lost, revenue): add them with `runbook note " + r.run.id + " \"…\" --tag impact`._");
+  out += notes_or(r, "impact", "- ", fmt::format("_No impact notes yet (users affected, data lost, revenue): add them with `runbook{} note {} \"…\" --tag impact`._", r.store_flag, r.run.id));
   out += "\n";
 
   out += "## Root Cause\n\n";
-  out += notes_or(r, "root-cause", "", "_Not recorded yet. Add it with `runbook note " + r.run.id + " \"…\" --tag root-cause`._");
+  out += notes_or(r, "root-cause", "", fmt::format("_Not recorded yet. Add it with `runbook{} note {} \"…\" --tag root-cause`._", r.store_flag, r.run.id));
   out += "\n## Resolution\n\n";
-  out += "| # | Step | Phase | Result | Duration | Budget | Attempts | Approved by |\n|---|---|---|---|---|---|---|---|\n";
+  out += "| # | Step | Phase | Result | Duration | Budget | Attempts | Answered by |\n|---|---|---|---|---|---|---|---|\n";
   int n = 0;
   for (auto& s : r.steps) {
-    std::string result = s.result == "succeeded" ? "✅ succeeded" : s.result == "failed" || s.result == "timed_out" ? "❌ " + s.result : s.result;
+    std::string result = step_result(s);
     out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", ++n, md(s.title), md(s.phase), result,
                        human_seconds(s.duration_ms / 1000.0), s.budget_ms ? human_seconds(*s.budget_ms / 1000.0) : "—",
-                       s.attempts, s.approved_by.empty() ? "" : md(s.approved_by));
+                       s.attempts, s.approved_by.empty() ? "" : fmt::format("{} ({})", md(s.approved_by), s.answer));
   }
   for (auto& s : r.steps)
     if (!s.gate_failure.empty()) out += fmt::format("\nFailed gate in {}: {}\n", md(s.title), md(s.gate_failure));
   for (auto& s : r.steps) out += hosts_markdown(s);
   out += "\n## Prevention\n\n";
-  out += notes_or(r, "action-item", "- [ ] ", "- [ ] _No action items yet: add them with `runbook note " + r.run.id + " \"…\" --tag action-item`._");
+  out += notes_or(r, "action-item", "- [ ] ", fmt::format("- [ ] _No action items yet: add them with `runbook{} note {} \"…\" --tag action-item`._", r.store_flag, r.run.id));
   out += "\n## Lessons Learned\n\n";
-  out += notes_or(r, "lesson", "- ", "_None recorded yet: add them with `runbook note " + r.run.id + " \"…\" --tag lesson`._");
+  out += notes_or(r, "lesson", "- ", fmt::format("_None recorded yet: add them with `runbook{} note {} \"…\" --tag lesson`._", r.store_flag, r.run.id));
   bool other = false;
   for (auto& nt : r.notes) other = other || nt.tag.empty();
   if (other) {

@@ -20,6 +20,20 @@ std::string human_seconds(double s) {
   return (t / 60) % 60 ? fmt::format("{}h{:02}m", t / 3600, (t / 60) % 60) : fmt::format("{}h", t / 3600);
 }
 
+std::string answer_word(const Value& answered) {
+  if (!answered.value("answered", false)) return "unanswered";
+  bool yes = answered.value("approved", false);
+  if (answered.contains("confirmed")) return yes ? "confirmed" : "not done";  // a manual step
+  return yes ? "approved" : "rejected";
+}
+
+std::string result_word(const StepSummary& s) {
+  if (s.answer == "confirmed" && s.result == "succeeded") return "confirmed";
+  if ((s.answer == "not done" || s.answer == "rejected" || s.answer == "unanswered") && s.result != "succeeded")
+    return s.answer;
+  return s.result;
+}
+
 namespace {
 
 StepSummary& step_of(Report& r, std::map<std::string, size_t>& index, const journal::Event& e) {
@@ -110,6 +124,7 @@ void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event
     double st = open.count("approval:" + e.step) ? open["approval:" + e.step] : e.t;
     s.spans.push_back({st, e.t, "approval-wait", d.value("approved", false)});
     if (d.value("answered", false)) s.approved_by = d.value("by", std::string());
+    s.answer = answer_word(d);
   } else if (t == ev::kRollbackFinished) {
     step_of(r, index, e).rolled_back = true;
   } else if (t == ev::kNote) {
@@ -174,6 +189,7 @@ Value to_json(const Report& r) {
     v["gates"] = gates;
     v["error"] = s.error.empty() ? Value(nullptr) : Value(s.error);
     v["approved_by"] = s.approved_by.empty() ? Value(nullptr) : Value(s.approved_by);
+    if (!s.answer.empty()) v["answer"] = s.answer;
     v["rolled_back"] = s.rolled_back;
     if (!s.hosts.empty()) {
       Value hosts = Value::array();

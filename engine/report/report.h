@@ -42,6 +42,9 @@ struct StepSummary {
   std::vector<std::pair<std::string, bool>> gates;  ///< name, passed
   std::string gate_failure;                         ///< the failed gate's message
   std::string approved_by;                          ///< who answered an approval/manual step
+  /// What the answer said, in the words of its kind: approved / rejected (approval),
+  /// confirmed / not done (manual), unanswered; empty: not asked.
+  std::string answer;
   bool rolled_back = false;
   std::vector<HostRow> hosts;              ///< a fleet step: each host that ran, in inventory order
   std::vector<std::string> hosts_skipped;  ///< a fleet step: hosts never started (max_errors, canary)
@@ -68,10 +71,18 @@ struct Report {
   std::optional<double> downtime;  ///< incident start -> recovered
   double clock_offset = 0;         ///< seconds from incident start to run start
   std::string version;
+  std::string store_flag;  ///< " --store URL" (masked) for the commands a report suggests; "" for the default store
 };
 
 Report build_report(const journal::RunInfo& run, const std::vector<journal::Event>& events, WallTime now,
                     const std::string& version);
+
+/// The word for an approval.answered event's data: approved, rejected, confirmed (a
+/// manual step done), not done, unanswered.
+std::string answer_word(const Value& answered);
+/// A step's result for people: what a person answered where it decided the step (a manual
+/// step reads confirmed / not done, an approval rejected / unanswered), else its result.
+std::string result_word(const StepSummary& s);
 
 std::string to_markdown(const Report& r, const std::string& tz);
 std::string to_html(const Report& r, const std::string& tz);

@@ -321,8 +321,27 @@ def parser():
     return ap
 
 
+def slow_down(a):
+    """A test hook: with SANDBOX_SLOW="COMMAND[,COMMAND...]=SECONDS" in its environment, a
+    command whose words start with one of these (`restore`, `cache audit`, `dead-jobs --kind
+    bad_input`) waits that long before doing anything, so that a test can interrupt a
+    runbook while one of its steps runs (the engine passes its environment to its actions)."""
+    spec = os.environ.get("SANDBOX_SLOW", "")
+    if "=" not in spec:
+        return
+    names, seconds = spec.rsplit("=", 1)
+    args = sys.argv[1:]
+    words = args[args.index(a.cmd):] if a.cmd in args else [a.cmd]
+    for name in names.split(","):
+        want = name.split()
+        if want and words[:len(want)] == want:
+            time.sleep(float(seconds))
+            return
+
+
 def main():
     a = parser().parse_args()
+    slow_down(a)
     sb = Sandbox(a.state, a.database)
     try:
         a.fn(sb, a)

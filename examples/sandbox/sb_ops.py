@@ -138,7 +138,7 @@ def rollback(sb, a):
     sb.write_text("release", prev)
     with open(sb.path("deploy.log"), "a") as f:
         f.write(f"{now_iso()} rollback {cur} -> {prev}\n")
-    print(f"rolled back to {prev}")
+    out({"release": prev, "rolled_back_from": cur, "said": f"rolled back from {cur} to {prev}"})
 
 
 def secrets(sb, a):

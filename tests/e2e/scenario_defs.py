@@ -84,6 +84,9 @@ def dd_healthy(sb, r, _):
     check(rpo and rpo[0]["data"].get("met") is True, f"database-disaster: RPO measured and met ({rpo})")
     watch = r.of("step.succeeded", "watch-errors")
     check(bool(watch), "database-disaster: the watch gate ran")
+    handover = [e["data"]["prompt"] for e in r.of("approval.requested", "post-mortem")]
+    check(handover and re.search(r"`runbook --store (/|postgres(ql)?://)\S+ export R\S+ --format markdown`", handover[0]),
+          f"database-disaster: the post-mortem's export command carries the store in use ({handover})")
 
 
 def dd_bad_latest(sb):
@@ -202,6 +205,10 @@ def cf_safe(sb, r):
 def dr_healthy(sb, r, _):
     status, body = sb.health()
     eq((status, body.get("version")), (200, "v3"), "deployment-rollback: healthy on the fixed release")
+    rolled = [e["data"]["outputs"] for e in r.of("step.succeeded", "rollback")]
+    asked = [e["data"]["prompt"] for e in r.of("approval.requested", "fix")]
+    check(rolled and asked and f"to release {rolled[0]['release']}," in asked[0] and rolled[0]["from"] in asked[0],
+          f"deployment-rollback: the fix step names the release rolled back to ({rolled}, {asked})")
 
 
 def dr_unrepairable(sb):

@@ -13,6 +13,7 @@ One sandbox serves the whole file (`up` again between scenarios).
   scenarios.py [--backend sqlite|postgres] [--negative] [--only NAME[,NAME]]
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -31,6 +32,20 @@ args = ap.parse_args()
 if args.backend == "postgres" and not os.environ.get("RUNBOOK_TEST_PG_URL"):
     rbtest.skip("RUNBOOK_TEST_PG_URL is not set (tests/run.sh starts PostgreSQL)")
 ONLY = set(args.only.split(",")) if args.only else None
+
+
+def facts_shown(r, who):
+    """Every approval asked shows its facts (`show:`), each one evaluated."""
+    for e in r.of("approval.requested"):
+        if e["data"].get("kind") != "approval":
+            continue
+        spec = defs.load(who.split()[0])["steps"][e["step"]]["approval"]
+        shown = e["data"].get("show") or {}
+        eq(sorted(shown), sorted(spec.get("show") or {}), f"{who}: {e['step']} shows every fact of its show:")
+        for k, v in shown.items():
+            check(not str(v).startswith("(") and str(v) != "", f"{who}: {e['step']} fact '{k}' evaluated: {v!r}")
+        if os.environ.get("SHOW_FACTS"):
+            print(f"{who} {e['step']}: {json.dumps(shown)[:400]}")
 
 
 def positive(sb, wd, sc):
@@ -52,6 +67,7 @@ def positive(sb, wd, sc):
     check(target and 0 <= took <= target, f"{sc.name}: within its RTO ({took} ms of {target} ms)")
     code, out = sb.check()
     eq(code, 0, f"{sc.name}: check passes after the run\n{out}")
+    facts_shown(r, sc.book)
     if sc.healthy:
         sc.healthy(sb, r, before)
     return f"{sc.name:22} {args.backend:8} recovered in {took / 1000:6.2f}s (wall {wall:5.1f}s) of RTO {defs.hms(target)}"
@@ -73,6 +89,7 @@ def negative(sb, wd, sc):
     check(defs.names_who(title), f"{sc.name} (unrepairable): the escalation names who to call: {title!r}")
     eq(r.of("rollback.started"), [], f"{sc.name} (unrepairable): nothing rolled back")
     sc.safe(sb, r)
+    facts_shown(r, sc.book)
     code, out = sb.check()
     eq(code, 1, f"{sc.name} (unrepairable): check still fails (production not declared healthy)")
     p = rbtest.run(["--store", wd.store, "export", r.run_id, "--format", "markdown"], cwd=wd.path)

@@ -116,6 +116,42 @@ steps:
     eq(ends, starts[-1:], f"markers: only the second attempt ended; the first never wrote after the second began")
     check(not overlap, "markers: no overlap")
 
+    # Only the dead engine's in-flight action is stopped: a server a finished step started
+    # on purpose (in a session of its own, like the sandbox's Redis) keeps running.
+    tag = f"{os.getpid()}{int(time.time()) % 100000}"  # sleep 3000.TAG must stay a number
+    wd.file("daemon.yaml", "runbook: daemon\ntitle: Daemon\nsteps:\n"
+                           "  start-server:\n    shell: setsid -f sleep 3000.$TAG </dev/null >/dev/null 2>&1\n"
+                           "    env: { TAG: \"${{ env.TAG }}\" }\n    next: slow\n"
+                           "  slow:\n    shell: sleep 2000.$TAG\n    env: { TAG: \"${{ env.TAG }}\" }\n"
+                           "    next: done\n  done: { end: recovered }\n")
+
+    def alive(pattern):
+        return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+
+    p = subprocess.Popen([rbtest.BIN, "--store", wd.store, "run", "daemon.yaml", "--incident", "INC-DAEMON"],
+                         cwd=wd.path, env=dict(env, TAG=tag), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if alive(f"sleep 2000.{tag}"):
+            break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    rid = [x for x in json.loads(rbtest.run(["--json", "--store", wd.store, "runs"], cwd=wd.path).out)
+           if x["incident"] == "INC-DAEMON"][0]["id"]
+    res = subprocess.Popen([rbtest.BIN, "--json", "--store", wd.store, "resume", rid], cwd=wd.path,
+                           env=dict(env, TAG="0"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    for _ in range(100):
+        if not alive(f"sleep 2000.{tag}"):
+            break
+        time.sleep(0.05)
+    check(not alive(f"sleep 2000.{tag}"), "daemon: the dead engine's in-flight action was stopped")
+    check(alive(f"sleep 3000.{tag}"), "daemon: the server a finished step started still runs after resume")
+    res.kill()
+    res.communicate()
+    subprocess.run(["pkill", "-f", f"sleep [0-9]*000.{tag}"])
+
     # A stale holder: stopped past its lease, taken over, continued: it must not write.
     wd.file("stale.yaml", """
 runbook: stale

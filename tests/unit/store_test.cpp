@@ -36,8 +36,15 @@ std::string fresh_pg_database(const std::string& base) {
 std::vector<Backend> backends() {
   static std::vector<Backend> list = [] {
     std::vector<Backend> b;
-    auto dir = std::filesystem::temp_directory_path() / fmt::format("store_test_{}", getpid());
+    // A folder of this process's own, removed at exit: by pid alone, a reused pid found the
+    // store of an earlier run (its INC-20991231-007 already recorded) and failed.
+    static std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                       fmt::format("store_test_{}_{:x}", getpid(), std::random_device{}());
     std::filesystem::create_directories(dir);
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    });
     b.push_back({"sqlite", "sqlite:" + (dir / "s.db").string()});
     if (const char* pg = std::getenv("RUNBOOK_TEST_PG_URL"); pg && *pg) b.push_back({"postgres", fresh_pg_database(pg)});
     return b;
