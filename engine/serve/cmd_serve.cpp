@@ -64,6 +64,12 @@ int cmd_serve(const cli::Global& g, const ServeFlags& f) {
   }
   ho.tls_cert = f.tls_cert;
   ho.tls_key = f.tls_key;
+  // Tests shorten the slow-client bounds (15 s to send a request, 10 s for each write) to
+  // see a slow client cut without waiting.
+  if (const char* t = std::getenv("RUNBOOK_SERVE_REQUEST_TIMEOUT_MS"); t && std::atoll(t) > 0)
+    ho.request_timeout = std::chrono::milliseconds(std::atoll(t));
+  if (const char* t = std::getenv("RUNBOOK_SERVE_WRITE_TIMEOUT_MS"); t && std::atoll(t) > 0)
+    ho.write_timeout = std::chrono::milliseconds(std::atoll(t));
   auto store = cli::open_store_or_report(g);
   if (!store) return cli::kEngine;
   std::vector<Trigger> triggers;
@@ -83,8 +89,6 @@ int cmd_serve(const cli::Global& g, const ServeFlags& f) {
   Server server(*env, *store, g, f, std::move(triggers));
   HttpServer http(io, [&server](const Request& r) { return server.handle(r); });
   server.set_connections([&http] { return http.connections(); });
-  // Runs a server left (killed, stopped) are continued before anything new is served.
-  server.runs().adopt_every(Millis(5000));
   if (auto s = http.listen(ho); !s.ok()) {
     cli::error(s.message());
     return s.kind() == ErrorKind::Invalid ? cli::kInvalid : cli::kEngine;
@@ -104,6 +108,8 @@ int cmd_serve(const cli::Global& g, const ServeFlags& f) {
   fmt::print("runbook serve: listening on {}://{}:{} (store {}, runbooks {}, {} trigger(s))\n", tls ? "https" : "http",
              host, http.port(), store->describe(), f.runbooks, server.triggers());
   std::fflush(stdout);
+  // Runs a server left (killed, stopped) are continued at once, then looked for every 5 s.
+  server.runs().adopt_every(Millis(5000));
 
   // SIGINT/SIGTERM: stop taking requests, pause the runs (run.interrupted; the next server
   // continues them), then exit. A second signal exits at once.

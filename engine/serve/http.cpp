@@ -169,7 +169,7 @@ class Conn : public std::enable_shared_from_this<Conn<Stream>>, public EventStre
       return respond(Response{413, "text/plain; charset=utf-8",
                               fmt::format("request body over {} bytes: refused\n", srv_->opts.max_body), {}},
                      false, true);
-    if (ec == bhttp::error::header_limit)
+    if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow)
       return respond(Response{431, "text/plain; charset=utf-8", "request headers too large\n", {}}, false);
     if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == beast::error::timeout ||
         ec == asio::error::eof ||
@@ -302,7 +302,7 @@ class Conn : public std::enable_shared_from_this<Conn<Stream>>, public EventStre
 
   std::shared_ptr<HttpServer::Impl> srv_;
   Stream stream_;
-  beast::flat_buffer buf_{8192};
+  beast::flat_buffer buf_;  // bounded by the parser's header and body limits
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string peer_;
   std::deque<std::string> out_;

@@ -84,7 +84,7 @@ struct HttpOptions {
   size_t max_body = 2 * 1024 * 1024;
   size_t max_connections = 4096;
   size_t max_stream_queue = 256 * 1024;
-  std::chrono::seconds request_timeout{15}, write_timeout{10};
+  std::chrono::milliseconds request_timeout{15000}, write_timeout{10000};
 };
 
 class HttpServer {
