@@ -72,10 +72,12 @@ th{color:var(--dim);font-weight:600}
  .clock .big{font-size:4rem}
 }
 @media (max-width:700px){
- main{padding:.6rem}.card{padding:.8rem}
- .clock{position:sticky;top:0;z-index:2}
+ main{padding:.6rem}.card{padding:.8rem;margin-bottom:.7rem}
+ h1{font-size:1.15rem}
+ .room .col{display:flex;flex-direction:column}
+ #head{order:-3}#question{order:-2}
  .clock .big{font-size:2.2rem}
- button{flex:1 1 40%}
+ button{flex:1 1 40%;padding:1rem}
  .hide-phone{display:none}
 }
 )CSS";

@@ -92,7 +92,7 @@ std::string question_card(const Room& r, const Viewer& v) {
   std::string facts;
   for (auto& [k, val] : q.facts) facts += fmt::format("<dt>{}</dt><dd>{}</dd>", h(k), h(val));
   std::string refused;
-  for (auto& why : q.refused) refused += fmt::format("<p class=\"refused\">✋ {}</p>", h(why));
+  for (auto& why : q.refused) refused += fmt::format("<p class=\"refused\">Refused: {}</p>", h(why));
   std::string deadline =
       q.deadline_ms ? fmt::format("<p class=\"note\">Unanswered at {} UTC it is taken as {}.</p>",
                                   h(clock_time(from_unix_ms(*q.deadline_ms), "UTC")), manual ? "not done" : "rejected")
@@ -126,7 +126,7 @@ std::string question_card(const Room& r, const Viewer& v) {
 
 std::string steps_card(const Room& r) {
   static const std::map<std::string, std::string> marks = {{"succeeded", "✓"}, {"confirmed", "✓"}, {"failed", "✗"},
-                                                           {"timed_out", "⏱"}, {"running", "▶"},   {"waiting", "✋"},
+                                                           {"timed_out", "✗"}, {"running", "▶"},   {"waiting", "?"},
                                                            {"planned", "·"}};
   std::string items;
   for (auto& s : r.steps) {
