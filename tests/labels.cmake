@@ -4,10 +4,13 @@
 # faster tests around them many times over; the fleet test (~30 s, mostly sshd's key
 # exchanges; the fleet code's logic has unit tests that the sanitizer build runs);
 # package_deb installs the .deb into a fresh Debian 12 root (debootstrap, apt): about a
-# minute once its cache is warm.
+# minute once its cache is warm; runbook serve in a real browser (Chromium starts in
+# seconds) and with real Prometheus and Alertmanager (they take seconds to start and to
+# scrape); the thousand event streams.
 foreach(t e2e_test_runbooks_sqlite e2e_test_runbooks_postgres e2e_test_runbooks_unrepaired e2e_test_html_report
           e2e_test_protection_sqlite e2e_test_protection_postgres e2e_test_drills_seeds
-          e2e_test_runbooks_unrepaired_postgres exec_test_crash exec_test_drills exec_test_fleet package_deb)
+          e2e_test_runbooks_unrepaired_postgres exec_test_crash exec_test_drills exec_test_fleet package_deb
+          e2e_test_serve_browser e2e_test_serve_alertmanager exec_test_serve_streams)
   if(TEST ${t})
     set_tests_properties(${t} PROPERTIES LABELS heavy)
   endif()

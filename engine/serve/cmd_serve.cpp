@@ -46,11 +46,9 @@ void raise_fd_limit() {
   ::setrlimit(RLIMIT_NOFILE, &r);
 }
 
-}  // namespace
-
-int cmd_serve(const cli::Global& g, const ServeFlags& f) {
-  HttpOptions ho;
-  if (!parse_listen(f.listen, &ho.host, &ho.port)) {
+// The flags, checked before anything opens (exit 2 for each mistake).
+int check_flags(const ServeFlags& f, HttpOptions* ho) {
+  if (!parse_listen(f.listen, &ho->host, &ho->port)) {
     cli::error(fmt::format("--listen '{}': expected HOST:PORT (e.g. 127.0.0.1:8088, [::1]:8088, :8443)", f.listen));
     return cli::kInvalid;
   }
@@ -62,14 +60,42 @@ int cmd_serve(const cli::Global& g, const ServeFlags& f) {
     cli::error("--max-streams must be at least 1");
     return cli::kInvalid;
   }
-  ho.tls_cert = f.tls_cert;
-  ho.tls_key = f.tls_key;
+  ho->tls_cert = f.tls_cert;
+  ho->tls_key = f.tls_key;
   // Tests shorten the slow-client bounds (15 s to send a request, 10 s for each write) to
   // see a slow client cut without waiting.
   if (const char* t = std::getenv("RUNBOOK_SERVE_REQUEST_TIMEOUT_MS"); t && std::atoll(t) > 0)
-    ho.request_timeout = std::chrono::milliseconds(std::atoll(t));
+    ho->request_timeout = std::chrono::milliseconds(std::atoll(t));
   if (const char* t = std::getenv("RUNBOOK_SERVE_WRITE_TIMEOUT_MS"); t && std::atoll(t) > 0)
-    ho.write_timeout = std::chrono::milliseconds(std::atoll(t));
+    ho->write_timeout = std::chrono::milliseconds(std::atoll(t));
+  return cli::kOk;
+}
+
+// What the operator must know about how it listens.
+void announce(const cli::Global& g, const ServeFlags& f, const HttpOptions& ho, journal::Store& store, int port,
+              size_t triggers) {
+  bool tls = !f.tls_cert.empty();
+  if (!tls && !loopback(ho.host))
+    fmt::print(stderr, "runbook serve: WARNING: plain HTTP on {}: tokens and session cookies cross the network in clear; "
+                       "give --tls-cert and --tls-key (or keep it on 127.0.0.1 behind a TLS proxy)\n",
+               ho.host);
+  else if (!tls)
+    fmt::print(stderr, "runbook serve: warning: plain HTTP, on loopback only; give --tls-cert and --tls-key to serve "
+                       "other machines\n");
+  if (store.tokens().empty())
+    fmt::print(stderr, "runbook serve: no token yet: create one with `runbook{} token create NAME --role admin`\n",
+               cli::store_flag(g));
+  std::string host = ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host;
+  fmt::print("runbook serve: listening on {}://{}:{} (store {}, runbooks {}, {} trigger(s))\n", tls ? "https" : "http",
+             host, port, store.describe(), f.runbooks, triggers);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int cmd_serve(const cli::Global& g, const ServeFlags& f) {
+  HttpOptions ho;
+  if (int rc = check_flags(f, &ho); rc != cli::kOk) return rc;
   auto store = cli::open_store_or_report(g);
   if (!store) return cli::kEngine;
   std::vector<Trigger> triggers;
@@ -93,21 +119,7 @@ int cmd_serve(const cli::Global& g, const ServeFlags& f) {
     cli::error(s.message());
     return s.kind() == ErrorKind::Invalid ? cli::kInvalid : cli::kEngine;
   }
-  bool tls = !f.tls_cert.empty();
-  if (!tls && !loopback(ho.host))
-    fmt::print(stderr, "runbook serve: WARNING: plain HTTP on {}: tokens and session cookies cross the network in clear; "
-                       "give --tls-cert and --tls-key (or keep it on 127.0.0.1 behind a TLS proxy)\n",
-               ho.host);
-  else if (!tls)
-    fmt::print(stderr, "runbook serve: warning: plain HTTP, on loopback only; give --tls-cert and --tls-key to serve "
-                       "other machines\n");
-  if (store->tokens().empty())
-    fmt::print(stderr, "runbook serve: no token yet: create one with `runbook{} token create NAME --role admin`\n",
-               cli::store_flag(g));
-  std::string host = ho.host.find(':') != std::string::npos ? "[" + ho.host + "]" : ho.host;
-  fmt::print("runbook serve: listening on {}://{}:{} (store {}, runbooks {}, {} trigger(s))\n", tls ? "https" : "http",
-             host, http.port(), store->describe(), f.runbooks, server.triggers());
-  std::fflush(stdout);
+  announce(g, f, ho, *store, http.port(), server.triggers());
   // Runs a server left (killed, stopped) are continued at once, then looked for every 5 s.
   server.runs().adopt_every(Millis(5000));
 

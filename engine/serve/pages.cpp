@@ -61,7 +61,7 @@ std::string head_card(const Room& r) {
                        : fmt::format("<p class=\"note hide-phone\">engine {}</p>", h(r.engine)));
 }
 
-std::string clock_card(const Room& r, long long now) {
+std::string clock_card(const Room& r) {
   const Clock& c = r.clock;
   std::string rto = c.rto_ms ? fmt::format("<small> of RTO {}</small>", dur(c.rto_ms)) : "<small> elapsed (no RTO)</small>";
   std::string line;
@@ -189,12 +189,11 @@ std::string exports_card(const Room& r, const Viewer& v) {
 }  // namespace
 
 std::string room_page(const Room& r, const Viewer& v, const std::string& flash) {
-  long long now = to_unix_ms(sys::wall_now());
   long long seq = r.events.empty() ? 0 : r.events.back().seq;
   std::string out = head(fmt::format("{} — {}", r.run.incident, r.run.title), r.run.status == "running");
   out += top_bar(v);
   out += fmt::format("<main id=\"room\" class=\"room\" data-run=\"{}\" data-seq=\"{}\">", h(r.run.id), seq);
-  out += "<div class=\"col\">" + flash_card(flash) + head_card(r) + clock_card(r, now) + question_card(r, v) + "</div>";
+  out += "<div class=\"col\">" + flash_card(flash) + head_card(r) + clock_card(r) + question_card(r, v) + "</div>";
   out += "<div class=\"col\">" + steps_card(r) + notes_card(r, v) + exports_card(r, v) + "</div>";
   out += "<div class=\"col\">" + timeline_card(r) + "</div>";
   out += "</main>" + foot();

@@ -34,7 +34,11 @@ class Serve:
         self.port = None
         self.first_line = None
         if wait:
-            self.wait_listening()
+            try:
+                self.wait_listening()
+            except BaseException:
+                self.kill9()
+                raise
 
     def wait_listening(self, timeout=30):
         deadline = time.time() + timeout
