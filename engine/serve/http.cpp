@@ -4,6 +4,7 @@
 #include "serve/http.h"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -88,9 +89,10 @@ void security_headers(bhttp::fields& f, bool tls) {
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context& io, Handler h) : io(io), acceptor(io), handler(std::move(h)) {}
+  Impl(asio::io_context& io, Handler h) : io(io), acceptor(io), backoff(io), handler(std::move(h)) {}
   asio::io_context& io;
   tcp::acceptor acceptor;
+  asio::steady_timer backoff;  ///< after a failed accept (out of descriptors): a pause, not a spin
   Handler handler;
   HttpOptions opts;
   std::unique_ptr<ssl::context> tls;
@@ -273,7 +275,14 @@ class Conn : public std::enable_shared_from_this<Conn<Stream>>, public EventStre
     writing_ = true;
     tcp_().expires_after(srv_->opts.write_timeout);
     asio::async_write(stream_, asio::buffer(out_.front()), [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->shut();
+      // Closed meanwhile (a write may still complete after it): the queue goes now that
+      // no write refers to it.
+      if (ec || self->closed_) {
+        self->writing_ = false;
+        self->out_.clear();
+        self->queued_ = 0;
+        return self->shut();
+      }
       self->queued_ -= self->out_.front().size();
       self->out_.pop_front();
       if (self->out_.empty()) {
@@ -291,8 +300,10 @@ class Conn : public std::enable_shared_from_this<Conn<Stream>>, public EventStre
     beast::error_code ec;
     tcp_().socket().shutdown(tcp::socket::shutdown_both, ec);
     tcp_().close();
-    out_.clear();
-    queued_ = 0;
+    if (!writing_) {  // else the pending write's handler drops the queue (its buffer is in use)
+      out_.clear();
+      queued_ = 0;
+    }
     if (streaming_ && on_close) {
       auto cb = std::move(on_close);
       on_close = nullptr;
@@ -329,6 +340,14 @@ void HttpServer::Impl::accept() {
         else c->start();
       }
     } else if (ec == asio::error::operation_aborted) {
+      return;
+    } else {
+      // EMFILE and the like: accepting again at once would spin the loop; the connections
+      // open now close in time and free what is missing.
+      self->backoff.expires_after(std::chrono::milliseconds(100));
+      self->backoff.async_wait([self](beast::error_code e) {
+        if (!e && !self->stopped) self->accept();
+      });
       return;
     }
     self->accept();
@@ -376,6 +395,7 @@ void HttpServer::stop() {
   impl_->stopped = true;
   beast::error_code ec;
   impl_->acceptor.close(ec);
+  impl_->backoff.cancel();
 }
 
 size_t HttpServer::connections() const { return impl_->open; }

@@ -144,11 +144,18 @@ std::string steps_card(const Room& r) {
                      items.empty() ? "<li>not started</li>" : items);
 }
 
+// The newest events (a page stays light on a phone; the API and the exports have all).
+constexpr size_t kPageEvents = 400;
+
 std::string timeline_card(const Room& r) {
   std::string items;
-  for (auto it = r.events.rbegin(); it != r.events.rend(); ++it)
+  size_t shown = 0;
+  for (auto it = r.events.rbegin(); it != r.events.rend() && shown < kPageEvents; ++it, ++shown)
     items += fmt::format("<li data-seq=\"{}\" class=\"ev-{}\"><time>{}</time>{}</li>", it->seq, h(it->type), h(hms(it->ts)),
                          h(report::Console::describe(*it)));
+  if (r.events.size() > shown)
+    items += fmt::format("<li class=\"note\">{} earlier events: the JSON export and /api/runs/{}/timeline have them all</li>",
+                         r.events.size() - shown, h(r.run.id));
   return fmt::format("<section id=\"timeline\" class=\"card\"><h2>Timeline · newest first</h2><ol class=\"events\">{}"
                      "</ol></section>",
                      items);

@@ -97,7 +97,9 @@ def slow_client(wd, s, toks):
             break
     st, _, _, tl = s.get(f"/api/runs/{run}/timeline", token=toks["bob"])
     eq(last_seq, len(tl), "the reading client got every event, to run.ended")
-    check(worst < 0.5, f"the server answered while a client was stuck (worst /healthz {worst * 1000:.0f} ms)")
+    # (Under the sanitizers every event costs many times more: the bound is Release's.)
+    check(worst < 0.5 or rbtest.SANITIZED, f"the server answered while a client was stuck (worst /healthz "
+                                           f"{worst * 1000:.0f} ms)")
     stuck.settimeout(5)
     got, closed = 0, False
     try:
@@ -155,7 +157,8 @@ def thousand(s, toks, run):
     per = (rss1 - rss0) / CLIENTS
     print(f"RSS: {rss0} kB idle, {rss1} kB with {CLIENTS} streams (+{rss1 - rss0} kB, {per:.1f} kB per stream), "
           f"{rss2} kB after; {CLIENTS} streams opened in {opened:.2f}s")
-    check(rss1 - rss0 < 64 * 1024, f"{CLIENTS} streams cost less than 64 MB ({(rss1 - rss0) / 1024:.1f} MB)")
+    check(rss1 - rss0 < 64 * 1024 or rbtest.SANITIZED,
+          f"{CLIENTS} streams cost less than 64 MB ({(rss1 - rss0) / 1024:.1f} MB)")
 
 
 def main():
