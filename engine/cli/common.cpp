@@ -135,15 +135,9 @@ std::optional<Value> typed(const model::Input& in, const yaml::Node& n, std::str
 }  // namespace
 
 std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string& inputs_file,
-                                    const std::vector<std::string>& pairs, bool check_required,
-                                    std::vector<std::string>* problems) {
+                                    const std::vector<std::string>& pairs, bool check_required) {
   Value out = Value::object();
   bool bad = false;
-  // Each problem is printed to stderr, or collected for a caller that answers elsewhere.
-  auto report = [problems](std::string m) {
-    if (problems) problems->push_back(std::move(m));
-    else fmt::print(stderr, "{}\n", m);
-  };
   std::vector<std::string> names;
   for (auto& in : rb.inputs) {
     names.push_back(in.name);
@@ -181,25 +175,25 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
         }
       }
     }
-    for (auto& x : d.list()) report(x.format());
+    for (auto& x : d.list()) fmt::print(stderr, "{}\n", x.format());
     bad = bad || d.has_errors();
   }
   for (auto& p : pairs) {
     size_t eq = p.find('=');
     if (eq == std::string::npos || eq == 0) {
-      report(fmt::format("runbook: --input '{}': expected NAME=VALUE", p));
+      fmt::print(stderr, "runbook: --input '{}': expected NAME=VALUE\n", p);
       bad = true;
       continue;
     }
     std::string k = p.substr(0, eq), v = p.substr(eq + 1);
     const model::Input* in = rb.input(k);
     if (!in) {
-      report(fmt::format("runbook: --input {}: unknown input '{}'{}", k, k, did_you_mean_suffix(k, names)));
+      fmt::print(stderr, "runbook: --input {}: unknown input '{}'{}\n", k, k, did_you_mean_suffix(k, names));
       bad = true;
       continue;
     }
     if (v.find('\0') != std::string::npos) {
-      report(fmt::format("runbook: --input {}: the value holds a NUL byte (a value is text without NUL)", k));
+      fmt::print(stderr, "runbook: --input {}: the value holds a NUL byte (a value is text without NUL)\n", k);
       bad = true;
       continue;
     }
@@ -209,7 +203,7 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
     std::string why;
     auto val = typed(*in, n, &why);
     if (!val) {
-      report(fmt::format("runbook: --input {}: {}", k, in->secret ? fmt::format("input '{}' has a bad value", k) : why));
+      fmt::print(stderr, "runbook: --input {}: {}\n", k, in->secret ? fmt::format("input '{}' has a bad value", k) : why);
       bad = true;
       continue;
     }
@@ -219,13 +213,13 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
   for (auto& in : rb.inputs) {
     if (!given.count(in.name) && out[in.name].is_string() &&
         out[in.name].get_ref<const std::string&>().find('\0') != std::string::npos) {
-      report(fmt::format("{}:{}:{}: the default of input '{}' holds a NUL byte", rb.file, in.pos.line, in.pos.col,
-                         in.name));
+      fmt::print(stderr, "{}:{}:{}: the default of input '{}' holds a NUL byte\n", rb.file, in.pos.line, in.pos.col,
+                 in.name);
       bad = true;
     }
     if (check_required && in.required && !given.count(in.name) && out[in.name].is_null()) {
-      report(fmt::format("{}:{}:{}: input '{}' is required: give it with --input {}=VALUE or --inputs FILE", rb.file,
-                         in.pos.line, in.pos.col, in.name, in.name));
+      fmt::print(stderr, "{}:{}:{}: input '{}' is required: give it with --input {}=VALUE or --inputs FILE\n", rb.file,
+                 in.pos.line, in.pos.col, in.name, in.name);
       bad = true;
     }
   }

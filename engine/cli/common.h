@@ -43,11 +43,9 @@ void error(const Masker& m, const std::string& msg);
 void error(const std::string& msg);
 
 /// Resolves inputs: runbook defaults, then --inputs FILE.yaml, then --input K=V (typed per
-/// the declaration). Reports every problem (to stderr, or into *problems when given);
-/// returns nullopt when any.
+/// the declaration). Reports every problem; returns nullopt when any.
 std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string& inputs_file,
-                                    const std::vector<std::string>& pairs, bool check_required = true,
-                                    std::vector<std::string>* problems = nullptr);
+                                    const std::vector<std::string>& pairs, bool check_required = true);
 
 /// The names of the runbook's secret inputs; registers their values with `masker`.
 std::set<std::string> secret_inputs(const model::Runbook& rb, const Value& inputs, Masker& masker);

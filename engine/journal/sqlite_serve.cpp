@@ -1,13 +1,14 @@
 // The SQLite store's tables and reads for `runbook serve` (store.h: tokens, serve runs,
-// events after a seq, run counts). The schema is created with the others at open.
+// events after a seq, run counts). The schema is created with the others at open. These
+// queries are few and rare next to the timeline's: each is prepared when used (Query),
+// outside the store's cache of the timeline's statements.
+#include <sqlite3.h>
+
 #include <fmt/format.h>
 
-#include "journal/sqlite_stmt.h"
 #include "journal/sqlite_store.h"
 
 namespace rb::journal {
-
-using sqlite::Stmt;
 
 const char* const SqliteStore::kServeSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS tokens (
@@ -28,7 +29,35 @@ CREATE INDEX IF NOT EXISTS serve_runs_incident ON serve_runs(incident);
 
 namespace {
 
-ServeRun read_serve_run(Stmt& s) {
+// One prepared statement, finalized at the end of its scope.
+class Query {
+ public:
+  Query(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
+  ~Query() { sqlite3_finalize(st_); }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+  Query& bind(int i, const std::string& s) {
+    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Query& bind(int i, long long v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  bool row() { return st_ && sqlite3_step(st_) == SQLITE_ROW; }
+  int step() { return st_ ? sqlite3_step(st_) : SQLITE_ERROR; }
+  std::string text(int i) {
+    const unsigned char* t = sqlite3_column_text(st_, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  long long i64(int i) { return sqlite3_column_int64(st_, i); }
+  double f64(int i) { return sqlite3_column_double(st_, i); }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+};
+
+ServeRun read_serve_run(Query& s) {
   ServeRun r;
   r.run_id = s.text(0);
   r.incident = s.text(1);
@@ -42,7 +71,7 @@ ServeRun read_serve_run(Stmt& s) {
 }  // namespace
 
 std::vector<Event> SqliteStore::events_after(const std::string& run_id, long long after, int limit) {
-  Stmt s(db_, "SELECT seq, ts, t, type, step, attempt, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq "
+  Query s(db_, "SELECT seq, ts, t, type, step, attempt, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq "
               "LIMIT ?");
   s.bind(1, run_id).bind(2, after).bind(3, static_cast<long long>(limit));
   std::vector<Event> out;
@@ -62,14 +91,14 @@ std::vector<Event> SqliteStore::events_after(const std::string& run_id, long lon
 }
 
 std::vector<RunCount> SqliteStore::run_counts() {
-  Stmt s(db_, "SELECT runbook, status, count(*) FROM runs GROUP BY runbook, status ORDER BY runbook, status");
+  Query s(db_, "SELECT runbook, status, count(*) FROM runs GROUP BY runbook, status ORDER BY runbook, status");
   std::vector<RunCount> out;
   while (s.row()) out.push_back(RunCount{s.text(0), s.text(1), s.i64(2)});
   return out;
 }
 
 Status SqliteStore::add_token(const Token& t) {
-  Stmt ins(db_, "INSERT INTO tokens(name, role, hash, created_at) VALUES (?,?,?,?)");
+  Query ins(db_, "INSERT INTO tokens(name, role, hash, created_at) VALUES (?,?,?,?)");
   ins.bind(1, t.name).bind(2, t.role).bind(3, t.hash).bind(4, t.created_at);
   int rc = ins.step();
   if (rc == SQLITE_CONSTRAINT) return Status::Invalid(fmt::format("a token named '{}' exists already", t.name));
@@ -78,14 +107,14 @@ Status SqliteStore::add_token(const Token& t) {
 }
 
 std::vector<Token> SqliteStore::tokens() {
-  Stmt s(db_, "SELECT name, role, hash, created_at FROM tokens ORDER BY name");
+  Query s(db_, "SELECT name, role, hash, created_at FROM tokens ORDER BY name");
   std::vector<Token> out;
   while (s.row()) out.push_back(Token{s.text(0), s.text(1), s.text(2), s.text(3)});
   return out;
 }
 
 Status SqliteStore::revoke_token(const std::string& name) {
-  Stmt del(db_, "DELETE FROM tokens WHERE name = ?");
+  Query del(db_, "DELETE FROM tokens WHERE name = ?");
   del.bind(1, name);
   if (del.step() != SQLITE_DONE) return Status::Error(fmt::format("cannot revoke: {}", sqlite3_errmsg(db_)));
   if (sqlite3_changes(db_) == 0) return Status::Invalid(fmt::format("no token named '{}'", name));
@@ -93,7 +122,7 @@ Status SqliteStore::revoke_token(const std::string& name) {
 }
 
 Status SqliteStore::add_serve_run(const ServeRun& r) {
-  Stmt ins(db_, "INSERT INTO serve_runs(run_id, incident, origin, alert, created_at) VALUES (?,?,?,?,?)");
+  Query ins(db_, "INSERT INTO serve_runs(run_id, incident, origin, alert, created_at) VALUES (?,?,?,?,?)");
   ins.bind(1, r.run_id).bind(2, r.incident).bind(3, r.origin).bind(5, r.created_at);
   if (!r.alert.is_null()) ins.bind(4, r.alert.dump());
   if (ins.step() != SQLITE_DONE) return Status::Error(fmt::format("cannot record the run: {}", sqlite3_errmsg(db_)));
@@ -101,14 +130,14 @@ Status SqliteStore::add_serve_run(const ServeRun& r) {
 }
 
 std::optional<ServeRun> SqliteStore::serve_run(const std::string& run_id) {
-  Stmt s(db_, "SELECT run_id, incident, origin, alert, created_at FROM serve_runs WHERE run_id = ?");
+  Query s(db_, "SELECT run_id, incident, origin, alert, created_at FROM serve_runs WHERE run_id = ?");
   s.bind(1, run_id);
   if (!s.row()) return std::nullopt;
   return read_serve_run(s);
 }
 
 std::vector<ServeRun> SqliteStore::open_serve_runs() {
-  Stmt s(db_, "SELECT s.run_id, s.incident, s.origin, s.alert, s.created_at FROM serve_runs s JOIN runs r ON "
+  Query s(db_, "SELECT s.run_id, s.incident, s.origin, s.alert, s.created_at FROM serve_runs s JOIN runs r ON "
               "r.id = s.run_id WHERE r.status IN ('running', 'interrupted') ORDER BY s.created_at, s.run_id");
   std::vector<ServeRun> out;
   while (s.row()) out.push_back(read_serve_run(s));

@@ -12,15 +12,10 @@
 
 #include "base/text.h"
 #include "journal/backends.h"
-#include "journal/sqlite_stmt.h"
 #include "journal/sqlite_store.h"
 #include "base/events.h"
 
 namespace rb::journal {
-
-using sqlite::drop_cached;
-using sqlite::Stmt;
-
 namespace {
 
 const char* kSchema = R"SQL(
@@ -82,6 +77,68 @@ CREATE TABLE IF NOT EXISTS drill_results (
 CREATE INDEX IF NOT EXISTS drill_results_drill ON drill_results(drill, started_at);
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
 )SQL";
+
+// Prepared statements are cached per connection (the store uses a fixed set of SQL texts)
+// and only reset after use.
+std::map<std::pair<sqlite3*, std::string>, sqlite3_stmt*>& stmt_cache() {
+  static std::map<std::pair<sqlite3*, std::string>, sqlite3_stmt*> cache;
+  return cache;
+}
+
+void drop_cached(sqlite3* db) {
+  auto& c = stmt_cache();
+  for (auto it = c.begin(); it != c.end();) {
+    if (it->first.first == db) {
+      sqlite3_finalize(it->second);
+      it = c.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) {
+    auto& slot = stmt_cache()[{db, sql}];
+    if (!slot) sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &slot, nullptr);
+    st_ = slot;
+  }
+  ~Stmt() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  sqlite3_stmt* get() { return st_; }
+  Stmt& bind(int i, const std::string& s) {
+    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, long long v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, double v) {
+    sqlite3_bind_double(st_, i, v);
+    return *this;
+  }
+  bool row() { return sqlite3_step(st_) == SQLITE_ROW; }
+  int step() { return sqlite3_step(st_); }
+  void reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+  std::string text(int i) {
+    const unsigned char* t = sqlite3_column_text(st_, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  long long i64(int i) { return sqlite3_column_int64(st_, i); }
+  double f64(int i) { return sqlite3_column_double(st_, i); }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+};
 
 RunInfo read_run(Stmt& s) {
   RunInfo r;

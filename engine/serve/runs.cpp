@@ -24,10 +24,27 @@ void log_line(const std::string& msg) {
   std::fflush(stderr);
 }
 
-// resolve_inputs speaks to the command line ("--input X: …"); the API names inputs.
-std::string for_api(std::string m) {
-  if (m.starts_with("runbook: --input ")) m = "input " + m.substr(17);
-  return m;
+// What is wrong with inputs given by name (for the API, one line each): unknown names,
+// values their type refuses (typed exactly as `runbook run` types them), required ones
+// missing.
+std::vector<std::string> input_problems(const model::Runbook& rb, const std::map<std::string, std::string>& given) {
+  std::vector<std::string> out, names;
+  for (auto& in : rb.inputs) names.push_back(in.name);
+  for (auto& [k, v] : given) {
+    const model::Input* in = rb.input(k);
+    if (!in) {
+      out.push_back(fmt::format("unknown input '{}'{}", k, did_you_mean_suffix(k, names)));
+      continue;
+    }
+    if (!cli::resolve_inputs(rb, "", {k + "=" + v}, false))  // its own message goes to the log
+      out.push_back(fmt::format("input '{}': {} is not a valid {}{}", k,
+                                in->secret ? std::string("the value") : "'" + ellipsize(v, 40) + "'",
+                                model::to_string(in->type), v.find('\0') != std::string::npos ? " (it holds NUL)" : ""));
+  }
+  for (auto& in : rb.inputs)
+    if (in.required && !given.count(in.name) && (!in.default_value || in.default_value->is_null()))
+      out.push_back(fmt::format("input '{}' is required", in.name));
+  return out;
 }
 
 }  // namespace
@@ -77,11 +94,14 @@ StartResult RunManager::start(const StartSpec& sp) {
     return out;
   };
   if (!s.rb) return bad(400, "");
-  std::vector<std::string> pairs, problems;
+  if (auto problems = input_problems(*s.rb, sp.inputs); !problems.empty()) {
+    out.problems = problems;
+    return bad(400, "");
+  }
+  std::vector<std::string> pairs;
   for (auto& [k, v] : sp.inputs) pairs.push_back(k + "=" + v);
-  auto inputs = cli::resolve_inputs(*s.rb, "", pairs, true, &problems);
-  for (auto& p : problems) out.problems.push_back(for_api(p));
-  if (!inputs) return bad(400, "");
+  auto inputs = cli::resolve_inputs(*s.rb, "", pairs, true);
+  if (!inputs) return bad(400, "the inputs are not valid (the server's log says why)");
   if (!cli::check_plugins(*s.rb, *s.reg)) return bad(400, "a plugin it uses is missing (the server's log says which)");
   exec::ExecOptions& o = s.opts;
   o.run_id = cli::new_run_id();
