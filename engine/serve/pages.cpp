@@ -236,8 +236,10 @@ std::string runs_page(const std::vector<journal::RunInfo>& runs, const std::vect
   return out;
 }
 
-std::string login_page(const std::string& next, const std::string& error) {
+std::string login_page(const std::string& next, const std::string& error, const std::string& retry) {
   std::string out = head("runbook — sign in", false);
+  if (!retry.empty())
+    out.insert(out.find("</head>"), fmt::format("<meta http-equiv=\"refresh\" content=\"0;url={}\">", h(retry)));
   out += fmt::format(
       "<main><section class=\"card\"><h1>runbook</h1><p class=\"meta\">Sign in with your token (runbook token create "
       "NAME --role ROLE).</p>{}<form class=\"stack\" method=\"post\" action=\"/login\"><input type=\"hidden\" "

@@ -27,7 +27,9 @@ struct Viewer {
   std::string csrf;  ///< the form token of this session
 };
 
-std::string login_page(const std::string& next, const std::string& error);
+/// The sign-in form; with `retry`, the page first reloads itself once at that address
+/// (see Server::unauthorized).
+std::string login_page(const std::string& next, const std::string& error, const std::string& retry = "");
 std::string runs_page(const std::vector<journal::RunInfo>& runs, const std::vector<std::string>& runbooks,
                       const Viewer& v, const std::string& flash);
 std::string room_page(const Room& room, const Viewer& v, const std::string& flash);

@@ -62,9 +62,20 @@ bool Server::wants_html(const Request& r) {
   return !r.path.starts_with("/api/") && !r.path.starts_with("/hooks/") && r.path != "/metrics";
 }
 
+// A page asked for without a session: the sign-in form (401). A link followed from
+// another site (a chat, a pager app) arrives without the SameSite=Strict cookie even when
+// the browser has one, so the form first reloads the page once from here (`signin=1`):
+// that navigation is same-site, the cookie goes with it, and a signed-in phone lands in
+// the room.
 Response Server::unauthorized(const Request& r, const std::string& why) {
   if (wants_html(r) && r.method == "GET") {
-    Response res = html(401, login_page(safe_next(r.target), ""));
+    bool retried = r.query.count("signin") > 0;
+    std::string target = r.target;  // the address without our own signin=1
+    if (size_t at = target.find("?signin=1&"); at != std::string::npos) target.erase(at + 1, 9);
+    else if (target.ends_with("?signin=1")) target.resize(target.size() - 9);
+    size_t q = r.target.find('?');
+    std::string retry = safe_next(r.path + "?signin=1" + (q == std::string::npos ? "" : "&" + r.target.substr(q + 1)));
+    Response res = html(401, login_page(safe_next(target), "", retried ? "" : retry));
     res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"runbook\"");
     return res;
   }

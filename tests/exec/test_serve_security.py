@@ -112,6 +112,16 @@ def main():
             eq(st, 401, "POST /api/runs without a token")
             st, _, html, _ = s.get("/")
             check(st == 401 and 'action="/login"' in html, "GET / without a token: 401 with the sign-in form")
+            # A link from another site comes without the SameSite=Strict cookie: the page
+            # reloads itself once (same-site, so the cookie would go), then asks for a token.
+            st, _, html, _ = s.get("/runs/R1?x=1")
+            check('http-equiv="refresh" content="0;url=/runs/R1?signin=1&amp;x=1"' in html,
+                  "a page without a session reloads itself once from this server")
+            st, _, html, _ = s.get("/runs/R1?signin=1&x=1")
+            check(st == 401 and "http-equiv=\"refresh\" content=\"0;" not in html and 'value="/runs/R1?x=1"' in html,
+                  "the second time: the form, and back to the page asked for after sign-in")
+            st, _, html, _ = s.get("//evil.example/x")
+            check("evil.example" not in html, "never a reload or a return to another host")
             st, _, _, js = s.get("/api/runs", token="rbt_" + "A" * 43)
             eq(st, 401, "a token that was never created")
 
