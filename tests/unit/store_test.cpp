@@ -76,9 +76,12 @@ std::unique_ptr<journal::Store> open(const Backend& b) {
   return st;
 }
 
+// Unique in the store across runs too: the SQLite file's folder is named after the pid,
+// which a later run may get again (with the earlier run's rows still there).
 std::string uniq(const std::string& p) {
   static int n = 0;
-  return fmt::format("{}-{}-{}", p, getpid(), ++n);
+  static const unsigned nonce = std::random_device{}();
+  return fmt::format("{}-{}-{}-{:08x}", p, getpid(), ++n, nonce);
 }
 
 }  // namespace
