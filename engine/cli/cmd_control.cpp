@@ -5,20 +5,18 @@
 #include <fmt/format.h>
 
 #include "base/events.h"
+#include "cli/answering.h"
 #include "cli/commands.h"
 #include "cli/driver.h"
 #include "exec/answers.h"
 
 namespace rb::cli {
 
-namespace {
-
-// The question step `step` waits on now: its approval.requested, when no answer followed.
-std::optional<journal::Event> waiting_question(journal::Store& store, const std::string& run_id, const std::string& step,
+std::optional<journal::Event> waiting_question(const std::vector<journal::Event>& events, const std::string& step,
                                                std::string* waiting_now) {
   std::optional<journal::Event> open;
   std::map<std::string, bool> pending;
-  for (auto& e : store.events(run_id)) {
+  for (auto& e : events) {
     if (e.type == ev::kApprovalRequested) {
       pending[e.step] = true;
       if (e.step == step) open = e;
@@ -33,7 +31,26 @@ std::optional<journal::Event> waiting_question(journal::Store& store, const std:
   return open;
 }
 
-}  // namespace
+AnswerCheck check_answer(const journal::RunInfo& run, const std::vector<journal::Event>& events,
+                         const std::string& step, const std::string& answer, const std::string& by) {
+  AnswerCheck c;
+  auto a = exec::parse_answer(answer);
+  if (!a || !a->by.empty()) {
+    c.verdict = AnswerVerdict::BadAnswer;
+    return c;
+  }
+  if (run.status != "running") {
+    c.verdict = AnswerVerdict::NotRunning;
+    return c;
+  }
+  c.question = waiting_question(events, step, &c.waiting_now);
+  if (!c.question) c.verdict = AnswerVerdict::NotWaiting;
+  else if (c.question->data.value("second_person", false) && exec::same_person(by, run.operator_name))
+    c.verdict = AnswerVerdict::SecondPerson;
+  else if (c.question->data.value("kind", std::string()) == "approval" && a->done)
+    c.verdict = AnswerVerdict::BadAnswer;
+  return c;
+}
 
 int cmd_approve(const Global& g, const ApproveFlags& f) {
   std::string by = operator_name(f.as);
@@ -53,30 +70,28 @@ int cmd_approve(const Global& g, const ApproveFlags& f) {
     error(fmt::format("no run '{}' in {}", f.run_id, store->describe()));
     return kInvalid;
   }
-  if (run->status != "running") {
-    error(fmt::format("run {} is {}: nothing waits for an answer{}", run->id, run->status,
-                      run->status == "interrupted"
-                          ? fmt::format(" (answer when you resume it: runbook{} resume {} --answer {}={})", store_flag(g),
-                                        run->id, f.step, f.answer)
-                          : ""));
-    return kInvalid;
-  }
-  std::string waiting;
-  auto q = waiting_question(*store, run->id, f.step, &waiting);
-  if (!q) {
-    error(fmt::format("step '{}' of run {} is not waiting for an answer{}", f.step, run->id,
-                      waiting.empty() ? "" : fmt::format(" ('{}' is)", waiting)));
-    return kInvalid;
-  }
-  if (q->data.value("second_person", false) && exec::same_person(by, run->operator_name)) {
-    error(fmt::format("{} started run {}: approval '{}' needs a second person, who answers with `runbook{} approve {} "
-                      "{} yes|no --as NAME`",
-                      by, run->id, f.step, store_flag(g), run->id, f.step));
-    return kInvalid;
-  }
-  if (q->data.value("kind", std::string()) == "approval" && answer->done) {
-    error(fmt::format("'{}' is an approval: answer yes or no", f.step));
-    return kInvalid;
+  auto c = check_answer(*run, store->events(run->id), f.step, f.answer, by);
+  switch (c.verdict) {
+    case AnswerVerdict::Ok: break;
+    case AnswerVerdict::NotRunning:
+      error(fmt::format("run {} is {}: nothing waits for an answer{}", run->id, run->status,
+                        run->status == "interrupted"
+                            ? fmt::format(" (answer when you resume it: runbook{} resume {} --answer {}={})",
+                                          store_flag(g), run->id, f.step, f.answer)
+                            : ""));
+      return kInvalid;
+    case AnswerVerdict::NotWaiting:
+      error(fmt::format("step '{}' of run {} is not waiting for an answer{}", f.step, run->id,
+                        c.waiting_now.empty() ? "" : fmt::format(" ('{}' is)", c.waiting_now)));
+      return kInvalid;
+    case AnswerVerdict::SecondPerson:
+      error(fmt::format("{} started run {}: approval '{}' needs a second person, who answers with `runbook{} approve "
+                        "{} {} yes|no --as NAME`",
+                        by, run->id, f.step, store_flag(g), run->id, f.step));
+      return kInvalid;
+    case AnswerVerdict::BadAnswer:
+      error(fmt::format("'{}' is an approval: answer yes or no", f.step));
+      return kInvalid;
   }
   Value req = {{"step", f.step}, {"answer", f.answer}, {"by", by}, {"via", "approve"}};
   if (!f.comment.empty()) req["comment"] = f.comment;

@@ -3,6 +3,7 @@
 
 #include "base/text.h"
 #include "cli/commands.h"
+#include "cli/views.h"
 #include "sys/env.h"
 #include "model/live.h"
 #include "cli/driver.h"
@@ -43,19 +44,72 @@ std::optional<journal::RunInfo> find_run(journal::Store& s, const std::string& i
 
 }  // namespace
 
+Value run_row_json(const journal::RunInfo& r) {
+  Value v = r.to_json();
+  auto m = rto_measured(r);
+  v["rto_measured_ms"] = m ? Value(m->count()) : Value(nullptr);
+  v["rto_met"] = r.rto_ms == 0 || r.status == "running" ? Value(nullptr) : Value(rto_met(r) == "yes");
+  return v;
+}
+
+namespace {
+
+struct Where {
+  std::string step, state = "-";
+  int attempt = 0;
+};
+
+Where where_now(const std::vector<journal::Event>& events) {
+  Where w;
+  for (auto& e : events) {
+    if (e.type == ev::kStepStarted) {
+      w.step = e.step;
+      w.attempt = e.attempt;
+      w.state = "running";
+    } else if (e.type == ev::kStepSucceeded && e.step == w.step) w.state = "succeeded";
+    else if (e.type == ev::kStepFailed && e.step == w.step) w.state = "failed";
+    else if (e.type == ev::kApprovalRequested && e.step == w.step) w.state = "waiting for approval";
+  }
+  return w;
+}
+
+}  // namespace
+
+Value run_status_json(journal::Store& store, const journal::RunInfo& r, const std::vector<journal::Event>& events,
+                      const std::string& store_arg) {
+  Where w = where_now(events);
+  auto held = store.lease(r.incident);
+  // The engine: alive only while its lease holds and, when it ran on this machine, its
+  // process still exists (a kill -9 leaves a lease that looks fine for seconds).
+  std::string gone;
+  bool live = r.status == "running" && held && holder_alive(*held, now_ms(), &gone);
+  if (r.status == "running" && !held) gone = "no engine holds its incident";
+  auto m = rto_measured(r);
+  Value v = r.to_json();
+  v["current_step"] = w.step.empty() ? Value(nullptr) : Value(w.step);
+  v["current_step_state"] = w.state;
+  v["attempt"] = w.attempt;
+  v["engine"] = live ? Value(held->holder) : Value(nullptr);
+  if (r.status == "running" && !live) {
+    v["engine_dead"] = gone;
+    v["resume"] = fmt::format("runbook{} resume {}", store_arg, r.id);
+  }
+  v["rto_elapsed_ms"] = m ? Value(m->count()) : Value(nullptr);
+  if (r.rto_ms && m) {
+    v["rto_remaining_ms"] = r.rto_ms - m->count();
+    v["rto_percent"] = 100.0 * static_cast<double>(m->count()) / static_cast<double>(r.rto_ms);
+  }
+  v["events"] = static_cast<long long>(events.size());
+  return v;
+}
+
 int cmd_runs(const Global& g, int limit) {
   auto store = open_store_or_report(g);
   if (!store) return kEngine;
   auto runs = store->runs(limit);
   if (g.json) {
     Value arr = Value::array();
-    for (auto& r : runs) {
-      Value v = r.to_json();
-      auto m = rto_measured(r);
-      v["rto_measured_ms"] = m ? Value(m->count()) : Value(nullptr);
-      v["rto_met"] = r.rto_ms == 0 || r.status == "running" ? Value(nullptr) : Value(rto_met(r) == "yes");
-      arr.push_back(v);
-    }
+    for (auto& r : runs) arr.push_back(run_row_json(r));
     fmt::print("{}\n", arr.dump());
     return kOk;
   }
@@ -77,43 +131,18 @@ int cmd_status(const Global& g, const std::string& run_id) {
   auto r = find_run(*store, run_id);
   if (!r) return kInvalid;
   auto events = store->events(run_id);
-  std::string step, step_state = "-";
-  int attempt = 0;
-  for (auto& e : events) {
-    if (e.type == ev::kStepStarted) {
-      step = e.step;
-      attempt = e.attempt;
-      step_state = "running";
-    } else if (e.type == ev::kStepSucceeded && e.step == step) step_state = "succeeded";
-    else if (e.type == ev::kStepFailed && e.step == step) step_state = "failed";
-    else if (e.type == ev::kApprovalRequested && e.step == step) step_state = "waiting for approval";
+  if (g.json) {
+    fmt::print("{}\n", run_status_json(*store, *r, events, store_flag(g)).dump());
+    return kOk;
   }
-  // The engine: alive only while its lease holds and, when it ran on this machine, its
-  // process still exists (a kill -9 leaves a lease that looks fine for seconds).
+  Where w = where_now(events);
+  std::string step = w.step, step_state = w.state;
+  int attempt = w.attempt;
   auto held = store->lease(r->incident);
   std::string gone;
   bool live = r->status == "running" && held && holder_alive(*held, now_ms(), &gone);
   if (r->status == "running" && !held) gone = "no engine holds its incident";
   auto m = rto_measured(*r);
-  if (g.json) {
-    Value v = r->to_json();
-    v["current_step"] = step.empty() ? Value(nullptr) : Value(step);
-    v["current_step_state"] = step_state;
-    v["attempt"] = attempt;
-    v["engine"] = live ? Value(held->holder) : Value(nullptr);
-    if (r->status == "running" && !live) {
-      v["engine_dead"] = gone;
-      v["resume"] = fmt::format("runbook{} resume {}", store_flag(g), r->id);
-    }
-    v["rto_elapsed_ms"] = m ? Value(m->count()) : Value(nullptr);
-    if (r->rto_ms && m) {
-      v["rto_remaining_ms"] = r->rto_ms - m->count();
-      v["rto_percent"] = 100.0 * static_cast<double>(m->count()) / static_cast<double>(r->rto_ms);
-    }
-    v["events"] = static_cast<long long>(events.size());
-    fmt::print("{}\n", v.dump());
-    return kOk;
-  }
   fmt::print("run {}  incident {}  {}{}\n", r->id, r->incident, r->status, r->drill ? " (drill)" : "");
   fmt::print("runbook {} — {}\n", r->runbook, r->title);
   fmt::print("started {} by {}\n", r->started_at, r->operator_name);

@@ -12,6 +12,7 @@
 #include "base/text.h"
 #include "cli/commands.h"
 #include "cli/driver.h"
+#include "cli/launch.h"
 #include "exec/replay.h"
 #include "exec/resume_policy.h"
 #include "sys/procs.h"
@@ -124,23 +125,10 @@ std::vector<std::string> stop_survivors(const std::vector<std::vector<std::strin
 }
 
 
-// Everything `resume` and `abort` share once the run is checked: the runbook, the inputs
-// and answers, the lease, the survivors stopped, the replayed timeline.
-struct Continuation {
-  std::unique_ptr<journal::Store> store;
-  std::optional<journal::RunInfo> run;
-  std::unique_ptr<plugin::Registry> reg;
-  std::optional<model::Runbook> rb;
-  std::optional<Value> inputs;
-  std::map<std::string, exec::GivenAnswer> answers;
-  journal::Lease lease;
-  exec::Replay replay;
-  Value stopped = Value::array();
-  std::vector<std::string> left;  ///< survivors that outlived SIGKILL
-};
+}  // namespace
 
-int prepare(const Global& g, const ResumeFlags& f, Continuation& c) {
-  if (!(c.store = open_store_or_report(g))) return kEngine;
+int prepare_continuation(journal::Store& store, const Global& g, const ResumeFlags& f, Continuation& c) {
+  c.store = &store;
   if (int rc = check_run(*c.store, f.run_id, &c.run); rc != kOk) return rc;
   c.reg = make_registry(g);
   if (!(c.rb = load_or_report(c.run->file, *c.reg, true))) return kInvalid;
@@ -164,11 +152,11 @@ int prepare(const Global& g, const ResumeFlags& f, Continuation& c) {
   return kOk;
 }
 
-int continue_run(const Global& g, const ResumeFlags& f, Continuation& c, const exec::ResumePoint& at,
-                 const std::string& how) {
+void continuation_setup(const Global& g, const ResumeFlags& f, Continuation& c, const exec::ResumePoint& at,
+                        const std::string& how, RunSetup* out) {
   const journal::RunInfo& run = *c.run;
-  Masker masker;
-  exec::ExecOptions opts;
+  Masker& masker = out->masker;
+  exec::ExecOptions& opts = out->opts;
   opts.run_id = run.id;
   opts.incident_id = run.incident;
   opts.operator_name = operator_name(f.operator_name);
@@ -180,7 +168,7 @@ int continue_run(const Global& g, const ResumeFlags& f, Continuation& c, const e
   opts.run_start = parse_time(run.incident_start).value_or(started);
   opts.cwd = run.cwd;  // where the run started: its relative paths mean the same again
 
-  DriveOptions d = drive_options(g, f.tz, c.store.get());
+  DriveOptions d = drive_options(g, f.tz, c.store);
   d.resumed_last_seq = run.last_seq;
   d.resumed_started = started;
   d.lease = c.lease;
@@ -195,9 +183,25 @@ int continue_run(const Global& g, const ResumeFlags& f, Continuation& c, const e
                      {"attempt", at.attempt},    {"how", how},
                      {"changed_runbook", c.rb->content_hash != run.content_hash}};
   if (!c.stopped.empty()) d.resumed_event["stopped"] = c.stopped;
-  if (!g.json) fmt::print("run {} incident {} ({}: {} at {})\n", run.id, run.incident, f.action, how, at.step);
+  out->d = std::move(d);
+  out->reg = std::move(c.reg);
+  out->rb = std::move(c.rb);
+}
+
+namespace {
+
+int continue_run(const Global& g, const ResumeFlags& f, Continuation& c, const exec::ResumePoint& at,
+                 const std::string& how) {
+  RunSetup s;
+  continuation_setup(g, f, c, at, how, &s);
+  if (!g.json) fmt::print("run {} incident {} ({}: {} at {})\n", c.run->id, c.run->incident, f.action, how, at.step);
   std::fflush(stdout);
-  return drive(*c.rb, std::move(opts), *c.reg, masker, d);
+  return drive(*s.rb, std::move(s.opts), *s.reg, s.masker, s.d);
+}
+
+int prepare(const Global& g, const ResumeFlags& f, Continuation& c) {
+  if (!(c.own_store = open_store_or_report(g))) return kEngine;
+  return prepare_continuation(*c.own_store, g, f, c);
 }
 
 // A live engine drives the run: ask it to give up, through the store, and wait for the

@@ -5,6 +5,7 @@
 #include "base/text.h"
 #include "cli/commands.h"
 #include "cli/driver.h"
+#include "cli/launch.h"
 #include "cli/fleet_check.h"
 #include "exec/state.h"
 #include "plan/format.h"
@@ -77,24 +78,6 @@ int dry_run_print(const model::Runbook& rb, plugin::Registry& reg, const Value& 
   return kOk;
 }
 
-// Takes the incident's lease: the given incident, or the day's next number, reserved in
-// the store (INC-…, or DRILL-… for drills), so two engines starting at once get two.
-Status take_incident(journal::Store& store, const RunFlags& f, std::string* incident, journal::Lease* lease) {
-  journal::Lease cur;
-  if (f.incident.empty()) {
-    std::string day = calendar_date(sys::wall_now(), "UTC");
-    std::erase(day, '-');
-    *incident = store.allocate_incident(f.drill ? "DRILL" : "INC", day);
-    if (incident->empty()) return Status::Error(fmt::format("cannot allocate an incident id in {}", store.describe()));
-  } else {
-    *incident = f.incident;
-  }
-  auto s = take_lease(store, *incident, lease);
-  if (!s.ok() && !f.incident.empty())
-    return Status::Error(fmt::format("incident {} is being handled by another engine: {}", f.incident, s.message()));
-  return s;
-}
-
 // --incident-start: when the incident began (the RTO clock's start); nullopt after an
 // error was reported.
 std::optional<WallTime> clock_start_of(const RunFlags& f, WallTime started) {
@@ -111,25 +94,44 @@ std::optional<WallTime> clock_start_of(const RunFlags& f, WallTime started) {
   return t;
 }
 
-// One engine per incident: takes the lease, and refuses an incident whose earlier run
-// is unfinished (it must be resumed, not started again).
-bool lease_incident(journal::Store& store, const RunFlags& f, const std::string& store_arg, std::string* incident,
-                    journal::Lease* lease) {
-  if (auto s = take_incident(store, f, incident, lease); !s.ok()) {
-    error(s.message());
-    return false;
+}  // namespace
+
+// Takes the incident's lease: the given incident, or the day's next number, reserved in
+// the store (INC-…, or DRILL-… for drills), so two engines starting at once get two.
+LeaseResult lease_incident(journal::Store& store, const std::string& given, bool drill, std::string* incident,
+                           journal::Lease* lease, std::string* why, const std::string& store_arg) {
+  if (given.empty()) {
+    std::string day = calendar_date(sys::wall_now(), "UTC");
+    std::erase(day, '-');
+    *incident = store.allocate_incident(drill ? "DRILL" : "INC", day);
+    if (incident->empty()) {
+      *why = fmt::format("cannot allocate an incident id in {}", store.describe());
+      return LeaseResult::Failed;
+    }
+  } else {
+    *incident = given;
   }
+  if (auto s = take_lease(store, *incident, lease); !s.ok()) {
+    auto held = store.lease(*incident);
+    bool by_other = held && held->expires_ms > now_ms();
+    *why = given.empty() ? s.message()
+                         : fmt::format("incident {} is being handled by another engine: {}", given, s.message());
+    return by_other ? LeaseResult::Held : LeaseResult::Failed;
+  }
+  // One engine per incident: an incident whose earlier run is unfinished is resumed, not
+  // started again.
   for (auto& other : store.runs_of_incident(*incident)) {
     if (other.status != "running") continue;
     store.release_lease(*incident, *lease);
-    error(fmt::format("incident {} has an unfinished run {} whose engine is gone: continue it with `runbook{} resume {}`",
-                      *incident, other.id, store_arg, other.id));
-    return false;
+    *why = fmt::format("incident {} has an unfinished run {} whose engine is gone: continue it with `runbook{} resume {}`",
+                       *incident, other.id, store_arg, other.id);
+    return LeaseResult::Unfinished;
   }
-  return true;
+  return LeaseResult::Taken;
 }
 
-journal::RunInfo run_info(const model::Runbook& rb, const RunFlags& f, const exec::ExecOptions& o, WallTime started) {
+journal::RunInfo run_info(const model::Runbook& rb, const exec::ExecOptions& o, WallTime started, bool drill,
+                          const std::string& drill_name) {
   journal::RunInfo info;
   info.id = o.run_id;
   info.incident = o.incident_id;
@@ -142,8 +144,8 @@ journal::RunInfo run_info(const model::Runbook& rb, const RunFlags& f, const exe
   info.severity = rb.severity;
   info.started_at = rfc3339_ms(started);
   info.incident_start = rfc3339_ms(o.run_start);
-  info.drill = f.drill;
-  info.drill_name = f.drill_name;
+  info.drill = drill;
+  info.drill_name = drill_name;
   info.operator_name = o.operator_name;
   info.inputs = o.inputs;
   // Secrets are never stored (the journal masks them); one left at its default is marked
@@ -155,8 +157,6 @@ journal::RunInfo run_info(const model::Runbook& rb, const RunFlags& f, const exe
   info.rpo_ms = rb.objectives.rpo ? rb.objectives.rpo->count() : 0;
   return info;
 }
-
-}  // namespace
 
 int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   auto reg = make_registry(g);
@@ -187,7 +187,13 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   if (!opts.probes_only && !(store = open_store_or_report(g))) return kEngine;
   std::string incident = f.incident.empty() ? "DRY-RUN" : f.incident;
   journal::Lease lease;
-  if (store && !lease_incident(*store, f, store_flag(g), &incident, &lease)) return kEngine;
+  if (store) {
+    std::string why;
+    if (lease_incident(*store, f.incident, f.drill, &incident, &lease, &why, store_flag(g)) != LeaseResult::Taken) {
+      error(why);
+      return kEngine;
+    }
+  }
 
   opts.incident_id = incident;
   opts.operator_name = operator_name(f.operator_name);
@@ -198,7 +204,7 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   if (store) opts.step_medians = drill_medians(*store, rb->id);
 
   DriveOptions d = drive_options(g, f.tz, store.get());
-  d.new_run = run_info(*rb, f, opts, started);
+  d.new_run = run_info(*rb, opts, started, f.drill, f.drill_name);
   d.lease = lease;
   d.lease_key = incident;
   d.lease_ttl_ms = lease_ttl_ms();

@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/spec.h"
 #include "journal/store.h"
+#include "serve/serve.h"
 
 using namespace rb::cli;
 
@@ -236,6 +237,37 @@ Runner add_import(CLI::App& c) {
   return [f](const Global& g) { return cmd_import(g, *f); };
 }
 
+Runner add_serve(CLI::App& c) {
+  auto f = flags<rb::serve::ServeFlags>();
+  c.add_option("--listen", f->listen, "HOST:PORT to listen on (default 127.0.0.1:8088; port 0: any free one)")
+      ->type_name("HOST:PORT");
+  c.add_option("--runbooks", f->runbooks, "Folder of the runbooks runs start from (default runbooks)")->type_name("DIR");
+  c.add_option("--triggers", f->triggers, "Which alert starts which runbook (YAML)")->type_name("FILE");
+  c.add_option("--tls-cert", f->tls_cert, "TLS certificate chain (PEM); with --tls-key")->type_name("FILE");
+  c.add_option("--tls-key", f->tls_key, "TLS private key (PEM)")->type_name("FILE");
+  c.add_option("--max-streams", f->max_streams, "Live event streams open at once (default 1000)")->type_name("N");
+  return [f](const Global& g) { return rb::serve::cmd_serve(g, *f); };
+}
+
+Runner add_token(CLI::App& c) {
+  auto f = flags<rb::serve::TokenFlags>();
+  c.require_subcommand(1);
+  auto* create = c.add_subcommand("create", "Create a token (printed once, stored hashed)");
+  create->add_option("NAME", f->name, "Who uses it: the identity their answers are recorded under")->required();
+  create->add_option("--role", f->role, "viewer, operator, approver, admin or hook")
+      ->type_name("ROLE")
+      ->required()
+      ->check(CLI::IsMember({"viewer", "operator", "approver", "admin", "hook"}));
+  auto* list = c.add_subcommand("list", "Tokens: name, role, created");
+  auto* revoke = c.add_subcommand("revoke", "Revoke a token (its sessions end at once)");
+  revoke->add_option("NAME", f->name, "The token's name")->required();
+  for (auto* sub : {create, list, revoke}) sub->fallthrough();
+  return [f, create, list](const Global& g) {
+    f->action = *create ? "create" : *list ? "list" : "revoke";
+    return rb::serve::cmd_token(g, *f);
+  };
+}
+
 // describe(): the App tree as values (cli/spec.h). Hidden subcommands (group "") are left
 // out; the value name comes from type_name() and a fixed set of choices from the
 // IsMember check CLI11 appends to it ("FORMAT:{text,json}").
@@ -326,6 +358,9 @@ const Command kCommands[] = {
     {"drill", "Game days: scheduled drills of runbooks, scored against their RTO", add_drill},
     {"k8s", "Kubernetes manifests that deploy as they are: runbook serve (k8s serve), drills (k8s drills)", add_k8s},
     {"import", "Turn a Markdown runbook into YAML drafts that validate; prints what a person must finish", add_import},
+    {"serve", "The incident room in a browser: runs, approvals, notes, live timelines; alerts start runbooks",
+     add_serve},
+    {"token", "API tokens of runbook serve: create (printed once), list, revoke", add_token},
     {"doctor", "Check what runs need here: the store, the shipped plugins, ssh, time zone data; say what to fix",
      add_doctor},
     {"completion", "Print the shell completion script for bash, zsh or fish", add_completion},

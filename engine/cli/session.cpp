@@ -139,7 +139,7 @@ void RunSession::take(const journal::Request& r) {
   } else if (r.kind == "answer") {
     std::string step = r.data.value("step", std::string()), by = r.data.value("by", std::string());
     auto s = answers_.external(step, r.data.value("answer", std::string()), by, r.data.value("via", std::string("approve")),
-                               r.data.value("comment", std::string()));
+                               r.data.value("comment", std::string()), r.data.value("source", std::string()));
     if (!s.ok()) {
       journal_.emit(ev::kApprovalRefused, step, 0, {{"reason", fmt::format("answer from {} refused: {}", by, s.message())}});
       journal_.commit();

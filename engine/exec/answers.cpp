@@ -81,8 +81,10 @@ struct Answers::Impl {
     return "";
   }
 
-  void answer(bool yes, const std::string& by, const std::string& via, const std::string& comment) {
+  void answer(bool yes, const std::string& by, const std::string& via, const std::string& comment,
+              const std::string& source = "") {
     plugin::Answer a;
+    a.source = source;
     a.answered = true;
     a.yes = yes;
     a.by = by;
@@ -166,7 +168,7 @@ void Answers::typed_line(const std::string& line, bool terminal) {
 }
 
 Status Answers::external(const std::string& step, const std::string& answer, const std::string& by,
-                         const std::string& via, const std::string& comment) {
+                         const std::string& via, const std::string& comment, const std::string& source) {
   auto& m = *impl_;
   if (!m.pending || m.pending->view.q.step_id != step)
     return Status::Invalid(fmt::format("step '{}' is not waiting for an answer", step));
@@ -177,7 +179,7 @@ Status Answers::external(const std::string& step, const std::string& answer, con
     m.refuse(fmt::format("answer from {} ({}) refused: {}", by, via, why));
     return Status::Invalid(why);
   }
-  m.answer(a->yes, by, via, comment);
+  m.answer(a->yes, by, via, comment, source);
   return Status::OK();
 }
 

@@ -68,9 +68,10 @@ class Answers : public plugin::Interaction {
   /// A line the operator typed (`terminal`: at the terminal; else a piped stdin line).
   void typed_line(const std::string& line, bool terminal);
   /// An answer sent through the store. Refused (Invalid, with the reason) when the step
-  /// is not waiting or the identity may not answer it.
+  /// is not waiting or the identity may not answer it. `source` ("web" from runbook
+  /// serve) is recorded with the answer when given.
   Status external(const std::string& step, const std::string& answer, const std::string& by, const std::string& via,
-                  const std::string& comment);
+                  const std::string& comment, const std::string& source = "");
   /// The step waiting for an answer now (empty: none).
   std::string waiting() const;
 

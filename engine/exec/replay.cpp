@@ -123,7 +123,7 @@ Replay replay(const model::Runbook& rb, const std::vector<journal::Event>& event
   r.point.mode = ResumePoint::Mode::Enter;
   r.point.step = rb.start;
   r.point.attempt = 1;
-  Reading reading{rb, r};
+  Reading reading{.rb = rb, .r = r, .last_to = {}};
   for (const auto& e : events) reading.read(e);
   if (reading.ending) {
     reading.finish_rollbacks();

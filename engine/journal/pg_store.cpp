@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS runbook_drill_results (
   id BIGSERIAL PRIMARY KEY, drill TEXT NOT NULL, run_id TEXT, runbook TEXT, started_at TEXT NOT NULL, ended_at TEXT,
   status TEXT NOT NULL, passed BOOLEAN NOT NULL, rto_ms BIGINT, measured_ms BIGINT, setup_ok BOOLEAN NOT NULL,
   teardown_ok BOOLEAN NOT NULL, note TEXT);
+CREATE TABLE IF NOT EXISTS runbook_tokens (
+  name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runbook_serve_runs (
+  run_id TEXT PRIMARY KEY, incident TEXT NOT NULL, origin TEXT NOT NULL, alert TEXT, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS runbook_serve_runs_incident ON runbook_serve_runs(incident);
 INSERT INTO runbook_meta(key, value) VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
 )SQL";
 
@@ -341,6 +346,69 @@ class PgStore : public Store {
     return out;
   }
 
+  std::vector<Event> events_after(const std::string& run_id, long long after, int limit) override {
+    Res r(q("SELECT seq, ts, t, type, step, attempt, data FROM runbook_events WHERE run_id = $1 AND seq > $2 "
+            "ORDER BY seq LIMIT $3",
+            {run_id, std::to_string(after), std::to_string(limit)}));
+    std::vector<Event> out;
+    for (int i = 0; r.ok() && i < r.rows(); ++i) out.push_back(read_event(r, i));
+    return out;
+  }
+
+  std::vector<RunCount> run_counts() override {
+    Res r(q("SELECT runbook, status, count(*) FROM runbook_runs GROUP BY runbook, status ORDER BY runbook, status", {}));
+    std::vector<RunCount> out;
+    for (int i = 0; r.ok() && i < r.rows(); ++i) out.push_back(RunCount{r.text(i, 0), r.text(i, 1), r.i64(i, 2)});
+    return out;
+  }
+
+  Status add_token(const Token& t) override {
+    Res r(q("INSERT INTO runbook_tokens(name, role, hash, created_at) VALUES ($1, $2, $3, $4)",
+            {t.name, t.role, t.hash, t.created_at}));
+    if (r.ok()) return Status::OK();
+    const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+    if (state && std::string(state) == "23505")
+      return Status::Invalid(fmt::format("a token named '{}' exists already", t.name));
+    return err("store the token");
+  }
+
+  std::vector<Token> tokens() override {
+    Res r(q("SELECT name, role, hash, created_at FROM runbook_tokens ORDER BY name", {}));
+    std::vector<Token> out;
+    for (int i = 0; r.ok() && i < r.rows(); ++i) out.push_back(Token{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3)});
+    return out;
+  }
+
+  Status revoke_token(const std::string& name) override {
+    Res r(q("DELETE FROM runbook_tokens WHERE name = $1", {name}));
+    if (!r.ok()) return err("revoke the token");
+    if (std::string(PQcmdTuples(r.get())) == "0") return Status::Invalid(fmt::format("no token named '{}'", name));
+    return Status::OK();
+  }
+
+  Status add_serve_run(const ServeRun& s) override {
+    // NULLIF: an absent alert is stored as NULL (libpq parameters are text).
+    Res r(q("INSERT INTO runbook_serve_runs(run_id, incident, origin, alert, created_at) VALUES "
+            "($1, $2, $3, NULLIF($4, ''), $5)",
+            {s.run_id, s.incident, s.origin, s.alert.is_null() ? "" : s.alert.dump(), s.created_at}));
+    return r.ok() ? Status::OK() : err("record the run");
+  }
+
+  std::optional<ServeRun> serve_run(const std::string& run_id) override {
+    Res r(q("SELECT run_id, incident, origin, alert, created_at FROM runbook_serve_runs WHERE run_id = $1", {run_id}));
+    if (!r.ok() || r.rows() == 0) return std::nullopt;
+    return read_serve_run(r, 0);
+  }
+
+  std::vector<ServeRun> open_serve_runs() override {
+    Res r(q("SELECT s.run_id, s.incident, s.origin, s.alert, s.created_at FROM runbook_serve_runs s JOIN runbook_runs r "
+            "ON r.id = s.run_id WHERE r.status IN ('running', 'interrupted') ORDER BY s.created_at, s.run_id",
+            {}));
+    std::vector<ServeRun> out;
+    for (int i = 0; r.ok() && i < r.rows(); ++i) out.push_back(read_serve_run(r, i));
+    return out;
+  }
+
   std::string describe() const override { return mask_url_passwords(url_); }
 
  private:
@@ -404,6 +472,17 @@ class PgStore : public Store {
   };
   static RunInfo read_run(const Res& r, int i) { return run_from(Row{r, i}); }
 
+
+  static ServeRun read_serve_run(const Res& r, int i) {
+    ServeRun s;
+    s.run_id = r.text(i, 0);
+    s.incident = r.text(i, 1);
+    s.origin = r.text(i, 2);
+    auto a = Value::parse(r.text(i, 3), nullptr, false);
+    s.alert = a.is_discarded() ? Value(nullptr) : a;
+    s.created_at = r.text(i, 4);
+    return s;
+  }
 
   static Event read_event(const Res& r, int i) {
     Event e;

@@ -122,6 +122,7 @@ Status SqliteStore::open(const std::string& path) {
   if (auto s = exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
   if (auto s = exec(kSchema); !s.ok()) return s;
   if (auto s = migrate(); !s.ok()) return s;
+  if (auto s = exec(kServeSchema); !s.ok()) return s;
   // WAL and shared-memory files inherit the database's mode; tighten them anyway.
   ::chmod((path + "-wal").c_str(), 0600);
   ::chmod((path + "-shm").c_str(), 0600);

@@ -31,7 +31,18 @@ class SqliteStore : public Store {
   Status append_next(const std::string& run_id, Event e) override;
   Status record_drill(const DrillRecord& d) override;
   std::vector<DrillRecord> drill_records(const std::string& drill) override;
+  std::vector<Event> events_after(const std::string& run_id, long long after, int limit) override;
+  std::vector<RunCount> run_counts() override;
+  Status add_token(const Token& t) override;
+  std::vector<Token> tokens() override;
+  Status revoke_token(const std::string& name) override;
+  Status add_serve_run(const ServeRun& r) override;
+  std::optional<ServeRun> serve_run(const std::string& run_id) override;
+  std::vector<ServeRun> open_serve_runs() override;
   std::string describe() const override { return "sqlite:" + path_; }
+
+  /// The tables of `runbook serve` (sqlite_serve.cpp).
+  static const char* const kServeSchema;
   Status check_integrity() override;
 
  private:

@@ -69,6 +69,31 @@ struct Request {
   Value data = Value::object();
 };
 
+/// An API token of `runbook serve` (contract §7). Only its hash is stored (serve/auth.h
+/// says which and why); the token itself is shown once, when it is created.
+struct Token {
+  std::string name;        ///< the identity answers given with it are recorded under
+  std::string role;        ///< viewer | operator | approver | admin | hook
+  std::string hash;        ///< hex digest of the token
+  std::string created_at;  ///< RFC 3339
+};
+
+/// A run started by `runbook serve` (from the page, the API or an alert): what a server
+/// takes over when the one that drove it is gone, and which alert episode it answers.
+struct ServeRun {
+  std::string run_id;
+  std::string incident;
+  std::string origin;       ///< web | api | alert
+  Value alert = nullptr;    ///< origin alert: {fingerprint, startsAt, labels, trigger}
+  std::string created_at;   ///< RFC 3339
+};
+
+/// How many runs of a runbook have a status (for /metrics).
+struct RunCount {
+  std::string runbook, status;
+  long long n = 0;
+};
+
 /// The outcome of one drill (`runbook drill run`), for the scorecard.
 struct DrillRecord {
   std::string drill;
@@ -139,6 +164,25 @@ class Store {
   virtual Status record_drill(const DrillRecord& d) = 0;
   /// Oldest first; all drills when `drill` is empty.
   virtual std::vector<DrillRecord> drill_records(const std::string& drill) = 0;
+
+  /// Events of a run after seq `after` (0: all), oldest first, at most `limit` of them:
+  /// what a server polls to stream a timeline that another engine writes.
+  virtual std::vector<Event> events_after(const std::string& run_id, long long after, int limit = 1000) = 0;
+  /// Runs counted by runbook and status.
+  virtual std::vector<RunCount> run_counts() = 0;
+
+  /// API tokens (runbook serve). add_token refuses a name that exists (Invalid);
+  /// revoke_token a name that does not (Invalid). tokens() lists them by name.
+  virtual Status add_token(const Token& t) = 0;
+  virtual std::vector<Token> tokens() = 0;
+  virtual Status revoke_token(const std::string& name) = 0;
+
+  /// Runs started by `runbook serve`. The row is written before the run's own (a run id
+  /// in serve_runs may have no run yet: its server died before the first commit).
+  virtual Status add_serve_run(const ServeRun& r) = 0;
+  virtual std::optional<ServeRun> serve_run(const std::string& run_id) = 0;
+  /// Serve runs whose run is running or interrupted, oldest first.
+  virtual std::vector<ServeRun> open_serve_runs() = 0;
 
   virtual std::string describe() const = 0;  ///< e.g. "sqlite:.runbook/runbook.db"
 

@@ -30,6 +30,7 @@ struct Answer {
   bool timed_out = false;  ///< nobody answered within the question's timeout
   std::string by;          ///< who answered
   std::string via;         ///< "--answer", "--yes", "terminal", "stdin", "approve", "web"
+  std::string source;      ///< where the answer came from when it says so ("web": runbook serve)
   std::string comment;     ///< what the answerer said with it
   std::string note;        ///< why there was no answer
   std::vector<std::string> refused;  ///< answers refused first (e.g. the operator on a second-person approval)

@@ -44,6 +44,14 @@ class Base(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def send_text(self, code, text):
+        data = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b"{}"
@@ -351,6 +359,9 @@ def serve_router(sb, port):
         def forward(self, method):
             if self.path.startswith("/router/status"):
                 return self.send(200, router_status(sb))
+            if self.path == "/metrics":  # Prometheus (sb_metrics.py)
+                import sb_metrics
+                return self.send_text(200, sb_metrics.metrics_text(sb))
             name, port = self.target()
             if not port:
                 return self.send(503, {"error": "no node in rotation"})

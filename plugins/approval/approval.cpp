@@ -142,6 +142,7 @@ class AskPlugin : public plugin::Plugin {
     for (auto& r : a.refused) emit(ev::kApprovalRefused, Value{{"reason", r}});
     Value data = {{"answered", a.answered}, {"approved", a.answered && a.yes}, {"by", a.by}, {"via", a.via}};
     if (manual) data["confirmed"] = a.answered && a.yes;
+    if (!a.source.empty()) data["source"] = a.source;
     if (!a.comment.empty()) data["comment"] = a.comment;
     if (!a.note.empty()) data["note"] = a.note;
     if (a.timed_out) data["timed_out"] = true;

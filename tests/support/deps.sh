@@ -6,7 +6,8 @@ PKGS="cmake g++ make pkg-config libyaml-cpp-dev libboost1.81-dev libboost-filesy
 libspdlog-dev libcurl4-openssl-dev libssl-dev doctest-dev libpq-dev libsqlite3-dev nlohmann-json3-dev
 libcli11-dev libcmark-gfm-dev libcmark-gfm-extensions-dev libre2-dev libboost-url1.81-dev postgresql python3
 python3-jsonschema python3-yaml python3-psycopg2 curl openssl redis-server redis-tools openssh-client openssh-server pssh
-git dpkg-dev file debootstrap man-db zsh fish tmux $*"
+git dpkg-dev file debootstrap man-db zsh fish tmux libsodium-dev python3-selenium chromium chromium-driver prometheus
+prometheus-alertmanager $*"
 # yaml-language-server (the schema test) runs on node and comes from npm; a node that
 # already brings its own npm (e.g. NodeSource's) must not get Debian's npm on top.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"

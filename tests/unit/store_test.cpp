@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
@@ -82,9 +83,12 @@ std::unique_ptr<journal::Store> open(const Backend& b) {
   return st;
 }
 
+// Unique in the store across runs too: the SQLite file's folder is named after the pid,
+// which a later run may get again (with the earlier run's rows still there).
 std::string uniq(const std::string& p) {
   static int n = 0;
-  return fmt::format("{}-{}-{}", p, getpid(), ++n);
+  static const unsigned nonce = std::random_device{}();
+  return fmt::format("{}-{}-{}-{:08x}", p, getpid(), ++n, nonce);
 }
 
 }  // namespace
@@ -210,5 +214,70 @@ TEST_CASE("StoreTest.DamageIsFoundWithItsPosition") {
     CHECK_FALSE(s.ok());
     CHECK_FALSE(tail);
     CHECK(s.message().find("event 2") != std::string::npos);
+  }
+}
+
+TEST_CASE("StoreTest.ServeTokensAreNamedOnceAndRevoked") {
+  for (auto& b : backends()) {
+    CAPTURE(b.name);
+    auto st = open(b);
+    std::string name = uniq("alice");
+    journal::Token t{name, "approver", std::string(64, 'a') + name, "2026-11-23T03:00:00.000Z"};
+    REQUIRE(st->add_token(t).ok());
+    auto again = st->add_token(journal::Token{name, "viewer", "other-" + name, t.created_at});
+    CHECK_FALSE(again.ok());
+    CHECK(again.kind() == ErrorKind::Invalid);  // a name exists once: identities stay unique
+    bool found = false;
+    for (auto& x : st->tokens())
+      if (x.name == name) {
+        found = true;
+        CHECK(x.role == "approver");
+        CHECK(x.hash == t.hash);
+      }
+    CHECK(found);
+    REQUIRE(st->revoke_token(name).ok());
+    for (auto& x : st->tokens()) CHECK(x.name != name);
+    CHECK(st->revoke_token(name).kind() == ErrorKind::Invalid);
+  }
+}
+
+TEST_CASE("StoreTest.ServeRunsEventsAfterAndCounts") {
+  for (auto& b : backends()) {
+    CAPTURE(b.name);
+    auto st = open(b);
+    std::string id = uniq("run"), inc = uniq("INC"), never = uniq("run");
+    // The serve row comes first; a run that never got its own row is not open.
+    REQUIRE(st->add_serve_run({id, inc, "alert", {{"fingerprint", "f1"}, {"startsAt", "T"}}, "2026-11-23T03:00:00Z"}).ok());
+    REQUIRE(st->add_serve_run({never, uniq("INC"), "api", nullptr, "2026-11-23T03:00:01Z"}).ok());
+    RunInfo ri = run_info(id, inc);
+    ri.runbook = uniq("rb");
+    REQUIRE(st->create_run(ri, {ev(1, "run.started"), ev(2, "step.started"), ev(3, "step.succeeded")}).ok());
+    auto sr = st->serve_run(id);
+    REQUIRE(sr);
+    CHECK(sr->origin == "alert");
+    CHECK(sr->alert["fingerprint"] == "f1");
+    REQUIRE(st->serve_run(never));
+    CHECK(st->serve_run(never)->alert.is_null());
+    CHECK_FALSE(st->serve_run(uniq("nope")));
+    auto open_ids = [&] {
+      std::vector<std::string> ids;
+      for (auto& r : st->open_serve_runs()) ids.push_back(r.run_id);
+      return ids;
+    };
+    auto ids = open_ids();
+    CHECK(std::find(ids.begin(), ids.end(), id) != ids.end());
+    CHECK(std::find(ids.begin(), ids.end(), never) == ids.end());
+    auto after = st->events_after(id, 1);
+    REQUIRE(after.size() == 2);
+    CHECK(after[0].seq == 2);
+    CHECK(st->events_after(id, 1, 1).size() == 1);
+    CHECK(st->events_after(id, 3).empty());
+    REQUIRE(st->append(id, {ev(4, "run.ended", {{"status", "recovered"}})}).ok());
+    ids = open_ids();
+    CHECK(std::find(ids.begin(), ids.end(), id) == ids.end());  // ended: nothing to take over
+    long long n = 0;
+    for (auto& c : st->run_counts())
+      if (c.runbook == ri.runbook && c.status == "recovered") n = c.n;
+    CHECK(n == 1);
   }
 }
