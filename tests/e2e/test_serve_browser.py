@@ -3,7 +3,8 @@ headless): bob signs in with his token, opens the room of a run that alice start
 that waits for a second-person approval, sees the `show` facts and the RTO clock move,
 and approves from a phone-sized window; the run continues within a second and the page
 shows it ended, live. The page makes no request to another host. Screenshots of the room
-at phone width (390 px) and at 1440 px go to examples/ (SCREENSHOTS=0 skips writing them).
+at phone width (390 px) and at 1440 px go to the build folder (SCREENSHOTS=examples writes
+the README's copies in examples/ instead; SCREENSHOTS=0 skips them).
 """
 import os
 import sys
@@ -81,7 +82,7 @@ def browser():
 
 def shoot(d, width, path):
     """The whole room at `width` (the window as tall as the page), unless SCREENSHOTS=0."""
-    if os.environ.get("SCREENSHOTS", "1") != "1":
+    if os.environ.get("SCREENSHOTS", "1") == "0":
         return
     d.set_window_size(width, 900)
     height = d.execute_script("return document.documentElement.scrollHeight")
@@ -102,7 +103,8 @@ def text(d, css):
 
 
 def main():
-    out_dir = os.path.join(rbtest.ROOT, "examples")
+    where = os.environ.get("SCREENSHOTS", "1")
+    out_dir = os.path.join(rbtest.ROOT, "examples") if where == "examples" else os.path.dirname(rbtest.BIN)
     with rbtest.Workdir() as wd:
         wd.file("runbooks/restore.yaml", BOOK)
         alice, bob = token(wd.store, "alice", "operator"), token(wd.store, "bob", "approver")
@@ -117,7 +119,15 @@ def main():
             try:
                 d.set_window_size(1440, 1000)
                 d.get(s.base + f"/runs/{run}")
-                check("Sign in" in d.page_source, "without a session the room asks for a token")
+                # The sign-in page reloads itself once (meta refresh, so that a link from
+                # another site gets its SameSite cookie): wait for the form after that.
+                try:
+                    WebDriverWait(d, 10).until(lambda d: d.find_elements(By.ID, "sign-in")
+                                               and "Sign in" in d.page_source)
+                    asked = True
+                except Exception:
+                    asked = False
+                check(asked, "without a session the room asks for a token")
                 d.find_element(By.ID, "token").send_keys(bob)
                 d.find_element(By.ID, "sign-in").click()
                 WebDriverWait(d, 10).until(lambda d: d.find_elements(By.ID, "room"))
