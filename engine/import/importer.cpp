@@ -37,7 +37,7 @@ bool is_heading_step(const MdSection& s) {
   for (auto& b : s.content) {
     code = code || is_code(b);
     runnable = runnable || (is_code(b) && (runnable_language(b.info) || b.info.empty()));
-    lists = lists || is_numbered(b) || is_checklist(b);
+    lists = lists || is_numbered(b) || is_checklist(b) || step_columns(b).has_value();
   }
   if (t.number > 0) return code || !lists;
   return runnable && !lists;
@@ -183,6 +183,8 @@ class Collector {
           if (it.checked) skip(it.line, fmt::format("'{}'", item_title(it)), "already checked ([x])");
           else item_step(it, phase, alt, true);
         }
+      } else if (auto cols = step_columns(b)) {
+        table_steps(b, *cols, phase, alt);
       } else if (is_code(b) && runnable_language(b.info)) {
         Title t = parse_title(s.title);
         if (++loose > 1) t.text += fmt::format(" ({})", loose);
@@ -197,6 +199,40 @@ class Collector {
                                 : fmt::format("'{}'", text.substr(0, std::min<size_t>(text.size(), 50))),
              "not a step");
       }
+    }
+  }
+
+  // One step per row of a table of steps: its title from the action column, a command
+  // cell in backticks as a one-line block (classified like any other), a time column as
+  // the budget. Rows sit on the lines after the header and delimiter rows.
+  void table_steps(const MdBlock& b, const StepColumns& c, const std::string& phase, bool alt) {
+    for (size_t r = 1; r < b.rows.size(); ++r) {
+      auto cell = [&](int i) { return i >= 0 && static_cast<size_t>(i) < b.rows[r].size() ? b.rows[r][i] : std::string(); };
+      std::string title = cell(c.title), command = cell(c.command), time = cell(c.time);
+      int line = b.line + static_cast<int>(r) + 1;
+      std::vector<MdBlock> blocks;
+      MdBlock head;
+      head.kind = MdBlock::Kind::Paragraph;
+      head.line = line;
+      head.text = title;
+      if (!title.empty()) blocks.push_back(head);
+      std::string code = command;
+      while (!code.empty() && code.back() == ' ') code.pop_back();
+      if (code.size() >= 2 && code.front() == '`' && code.back() == '`' &&
+          code.find('`', 1) == code.size() - 1) {
+        MdBlock block;
+        block.kind = MdBlock::Kind::Code;
+        block.line = line - 1;  // a fence's line: its content is on the next
+        block.text = code.substr(1, code.size() - 2) + "\n";
+        blocks.push_back(block);
+      } else if (!code.empty()) {
+        head.text = title.empty() ? code : title + ": " + code;
+        blocks.assign(1, head);
+      }
+      if (blocks.empty()) continue;
+      std::string named = title.empty() ? (code.empty() ? std::string() : code) : title;
+      if (!time.empty() && time.find_first_not_of(" -") != std::string::npos) named += " (" + time + ")";
+      make_step(parse_title(named), line, phase, blocks, alt);
     }
   }
 
@@ -368,9 +404,51 @@ struct Unit {
 
 namespace {
 
+// A title that names a phase of a procedure ("Detection", "Phase 2: Recover",
+// "Verification", "Checklist"), not a procedure of its own ("Dead Job Triage").
+bool phase_title(const std::string& raw) {
+  std::string l = lower(clean_title(raw));
+  size_t b = l.find_first_not_of("0123456789.) ");
+  if (b == std::string::npos) return false;
+  l = l.substr(b);
+  for (const char* w : {"phase", "stage", "step", "procedure", "detect", "diagnos", "triage", "investigat", "assess",
+                        "identif", "contain", "mitigat", "stabili", "recover", "restor", "remediat", "repair", "fix",
+                        "resolv", "resolution", "rollback", "roll back", "roll-back", "failback", "verif", "validat",
+                        "confirm", "test", "check", "monitor", "clean", "post", "follow", "prerequisite", "pre-",
+                        "prepar", "before", "after", "immediate", "initial", "first", "final", "communicat", "notif",
+                        "escalat", "wrap", "close", "handoff", "hand-off", "eradicat", "response", "action", "execut",
+                        "mainten", "preflight", "pre-flight"})
+    if (l.rfind(w, 0) == 0) return true;
+  return false;
+}
+
+// The first step number inside a section (a "Step N" or "N." heading under it, or where
+// an ordered list starts); 0 when none.
+int first_inner_number(const MdSection& s) {
+  for (auto& b : s.content)
+    if (b.kind == MdBlock::Kind::List && b.ordered) return b.start;
+  for (auto& c : s.children) {
+    if (int n = parse_title(c.title).number; n > 0) return n;
+    if (int n = first_inner_number(c); n > 0) return n;
+  }
+  return 0;
+}
+
+// Sections that are parts of one procedure, not procedures of their own: every one is
+// titled as a phase ("Detection", "Recovery", "Verification"), or the step numbers run on
+// from one section to the next ("Step 3" opens the second).
+bool phases_of_one_procedure(const std::vector<const MdSection*>& cands) {
+  if (cands.size() < 2) return false;
+  if (std::all_of(cands.begin(), cands.end(), [](const MdSection* c) { return phase_title(c->title); })) return true;
+  for (size_t i = 1; i < cands.size(); ++i)
+    if (first_inner_number(*cands[i]) <= 1) return false;
+  return true;
+}
+
 // Which sections are runbooks: "Scenario N" headings; else the top-level sections that
-// hold steps (the whole document when its top holds steps itself or has "Step N"
-// headings; the document's title when only one section does).
+// hold steps (the whole document when its top holds steps itself, has "Step N" headings
+// or its sections are phases of one procedure; the document's title when only one
+// section does).
 std::vector<Unit> choose_units(const MdSection& root, const MdSection* top, const std::string& doc_title) {
   std::vector<Unit> units;
   for (auto* s : scenarios(root)) units.push_back({s, *scenario_name(s->title)});
@@ -380,7 +458,8 @@ std::vector<Unit> choose_units(const MdSection& root, const MdSection* top, cons
     if (holds_steps(c)) cands.push_back(&c);
   bool step_headings =
       std::any_of(cands.begin(), cands.end(), [](const MdSection* c) { return parse_title(c->title).step_word; });
-  if (content_holds_steps(top->content) || step_headings) units.push_back({top, doc_title});
+  if (content_holds_steps(top->content) || step_headings || phases_of_one_procedure(cands))
+    units.push_back({top, doc_title});
   else if (cands.size() == 1) units.push_back({cands[0], doc_title});
   else
     for (auto* c : cands) units.push_back({c, parse_title(c->title).text});
