@@ -147,8 +147,12 @@ int run_one(const Global& g, const DrillFlags& f, const drill::Drill& d, plugin:
     rf.drill = true;
     rf.drill_name = d.name;
     rf.yes = true;
-    rf.operator_name = "drill:" + d.name;
-    for (auto& [step, ans] : d.answers) rf.answers.push_back(step + "=" + ans);
+    // A valid identity ("drill:NAME" was refused as one, so every answer of the drills
+    // file was dropped and --yes approved instead, even a `no`). Answers without "@WHO"
+    // are given by the drill, the identity --yes answers as in a drill.
+    rf.operator_name = ("drill-" + d.name).substr(0, 64);
+    for (auto& [step, ans] : d.answers)
+      rf.answers.push_back(step + "=" + ans + (ans.find('@') == std::string::npos ? "@drill" : ""));
     cmd_run(g, rf, &run_id);
     guard_signals();
   } else {
@@ -280,7 +284,7 @@ int history(const Global& g, journal::Store& store, const std::vector<drill::Dri
     }
   }
   if (g.json) fmt::print("{}\n", out.dump());
-  else if (!any) error(only.empty() ? "no drills" : fmt::format("no drill '{}'", only));
+  else if (!any) fmt::print("no drills\n");
   return kOk;
 }
 
@@ -418,6 +422,13 @@ int cmd_drill(const Global& g, const DrillFlags& f) {
   }
   if (f.action == "list") return list(g, *drills, now);
   if (f.action == "install") return install(g, f, *drills, *reg);
+  bool named = (f.action == "run" && !f.due) || (f.action == "history" && !f.name.empty());
+  if (named && !find(*drills, f.name)) {
+    std::vector<std::string> names;
+    for (auto& x : *drills) names.push_back(x.name);
+    error(fmt::format("no drill '{}' in {}{}", f.name, f.file, did_you_mean_suffix(f.name, names)));
+    return kInvalid;
+  }
   if (f.action == "run" && !f.due) {
     const drill::Drill* d = find(*drills, f.name);
     if (!d) {
