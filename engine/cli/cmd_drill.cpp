@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "base/stats.h"
 #include "base/text.h"
@@ -211,6 +212,26 @@ StepStats stats_of(journal::Store& store, const std::string& run_id) {
   return s;
 }
 
+// Each step's time in the last drills (oldest first) and its median over all of them: the
+// scorecard's "each step's time", not only the slowest three of each drill.
+void print_step_times(const std::vector<StepStats>& stats) {
+  constexpr size_t kShown = 6;
+  std::map<std::string, std::vector<long long>> all;
+  for (auto& s : stats)
+    for (auto& [step, ms] : s.durations) all[step];
+  if (all.empty()) return;
+  size_t from = stats.size() > kShown ? stats.size() - kShown : 0;
+  fmt::print("  step times, last {} drill(s) oldest first, and the median over {}:\n", stats.size() - from, stats.size());
+  for (auto& [step, times] : all) {
+    std::string row;
+    for (size_t i = 0; i < stats.size(); ++i) {
+      auto it = stats[i].durations.find(step);
+      if (it != stats[i].durations.end()) times.push_back(it->second);
+      if (i >= from) row += fmt::format(" {:>8}", it == stats[i].durations.end() ? "-" : report::human_seconds(it->second / 1000.0));
+    }
+    fmt::print("    {:<28}{}   median {}\n", ellipsize(step, 28), row, report::human_seconds(median(times) / 1000.0));
+  }
+}
 
 int history(const Global& g, journal::Store& store, const std::vector<drill::Drill>& drills, const std::string& only,
             const std::string& tz) {
@@ -272,6 +293,7 @@ int history(const Global& g, journal::Store& store, const std::vector<drill::Dri
                  r.passed ? "passed" : "FAILED", rto, ellipsize(join(top, ", "), 44),
                  stats[i].gate_failures.empty() ? (r.status == "recovered" ? "" : r.status) : join(stats[i].gate_failures, "; "));
     }
+    print_step_times(stats);
     if (flags.empty()) {
       fmt::print("  trend: no step got markedly slower (> 1.5x its median) in the last drill\n\n");
     } else {

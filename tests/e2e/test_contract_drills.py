@@ -90,6 +90,17 @@ def main():
         p = run(["--store", wd.store, "drill", "history", "approves", "--drills", drills], cwd=wd.path)
         eq(p.returncode, 0, "history of a known drill: exit 0")
         check("1 passed" in p.out, f"history: the scorecard: {p.out}")
+        # Each step's time, every step (not only the slowest few): a runbook of 5 steps.
+        five = "runbook: five\ntitle: Five\nobjectives: { rto: 1m }\nsteps:\n" + "".join(
+            f"  s{i}:\n    shell: 'true'\n    next: s{i + 1}\n" for i in range(1, 5)) + "  s5:\n    shell: 'true'\n"
+        wd.file("five.yaml", five)
+        d5 = wd.file("d5.yaml", "- name: five\n  runbook: five.yaml\n  schedule: '0 3 * * *'\n")
+        for _ in range(2):
+            eq(run(["--store", wd.store, "drill", "run", "five", "--drills", d5], cwd=wd.path).returncode, 0, "five: passes")
+        p = run(["--store", wd.store, "drill", "history", "five", "--drills", d5], cwd=wd.path)
+        rows = [ln.split() for ln in p.out.splitlines() if ln.startswith("    s") and "median" in ln]
+        eq(sorted(r[0] for r in rows), ["s1", "s2", "s3", "s4", "s5"], f"history: every step's time: {p.out}")
+        check(all(len(r) == 5 for r in rows), f"history: two drills' times and the median per step: {rows}")
 
 
 main()
