@@ -37,7 +37,7 @@ bool is_heading_step(const MdSection& s) {
   for (auto& b : s.content) {
     code = code || is_code(b);
     runnable = runnable || (is_code(b) && (runnable_language(b.info) || b.info.empty()));
-    lists = lists || is_numbered(b) || is_checklist(b) || step_columns(b).has_value();
+    lists = lists || is_numbered(b) || is_checklist(b) || step_columns(b).has_value() || step_paragraph(b);
   }
   if (t.number > 0) return code || !lists;
   return runnable && !lists;
@@ -175,8 +175,18 @@ class Collector {
 
   void blocks(const MdSection& s, const std::string& phase, bool alt) {
     int loose = 0;
-    for (auto& b : s.content) {
-      if (is_numbered(b)) {
+    for (size_t i = 0; i < s.content.size(); ++i) {
+      const MdBlock& b = s.content[i];
+      if (step_paragraph(b)) {
+        // "**Step 2: …**" and the blocks up to the next such paragraph: one step.
+        size_t e = i + 1;
+        while (e < s.content.size() && !step_paragraph(s.content[e])) ++e;
+        std::vector<MdBlock> body(s.content.begin() + static_cast<long>(i), s.content.begin() + static_cast<long>(e));
+        const MdBlock& head = body.front();
+        make_step(parse_title(head.lead.empty() ? head.text.substr(0, head.text.find('\n')) : head.lead), head.line,
+                  phase, body, alt);
+        i = e - 1;
+      } else if (is_numbered(b)) {
         for (auto& it : b.items) item_step(it, phase, alt);
       } else if (is_checklist(b)) {
         for (auto& it : b.items) {

@@ -39,9 +39,21 @@ std::optional<StepColumns> step_columns(const MdBlock& b) {
   return c;
 }
 
+bool step_paragraph(const MdBlock& b) {
+  if (b.kind != MdBlock::Kind::Paragraph) return false;
+  std::string head = b.lead.empty() ? b.text.substr(0, b.text.find('\n')) : b.lead;
+  if (!parse_title(head).step_word) return false;
+  std::string l = lower(head);
+  size_t p = l.find_first_of("0123456789");
+  while (p < l.size() && l[p] >= '0' && l[p] <= '9') ++p;
+  bool bold_alone = !b.lead.empty() && b.text.find_first_not_of(" \n") == std::string::npos;
+  return bold_alone || p == l.size() || l[p] == ':' || l[p] == '.' || l[p] == ')' || l[p] == '-' ||
+         (p + 1 < l.size() && l[p] == ' ' && l[p + 1] == '-');
+}
+
 bool content_holds_steps(const std::vector<MdBlock>& blocks) {
   for (auto& b : blocks) {
-    if (step_columns(b)) return true;
+    if (step_columns(b) || step_paragraph(b)) return true;
     if (b.kind == MdBlock::Kind::List && (b.ordered || (!b.items.empty() && b.items[0].task))) return true;
     if (b.kind == MdBlock::Kind::Code && runnable_language(b.info)) return true;
   }

@@ -24,6 +24,10 @@ struct StepColumns {
 };
 std::optional<StepColumns> step_columns(const MdBlock& table);
 
+/// A paragraph that opens a step: "**Step 2: Fail over**" or "Step 2: Fail over" (the
+/// number followed by ':', '.', ')' or '-', or the whole paragraph bold).
+bool step_paragraph(const MdBlock& b);
+
 /// True when the blocks hold a numbered list, a checklist, a table of steps or a
 /// shell/SQL block.
 bool content_holds_steps(const std::vector<MdBlock>& blocks);

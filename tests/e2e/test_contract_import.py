@@ -2,7 +2,7 @@
 """runbook import (contract §9) on Markdown written unlike the seeds, the way other teams
 write runbooks: "### Step N" headings under phase headings ("## Detection", "## Recovery"),
 "## Phase N: …" sections, a numbered procedure followed by a "## Checklist", a table of
-steps, `console` transcripts with "$ " prompts, curl lines with a query string. Each gives
+steps, "**Step N: …**" paragraphs, `console` transcripts with "$ " prompts, curl lines with a query string. Each gives
 ONE runbook whose steps keep their order and take their `phase` from the enclosing
 heading (only "Scenario N" headings, or separate procedures each numbered from 1, give
 several); every draft validates; no prompt or output line reaches a shell action.
@@ -152,6 +152,27 @@ CONSOLE = """# Queue Backlog
    ```
 """
 
+BOLD = """# Payment Gateway Outage
+
+RTO: 1 hour
+
+**Step 1: Check the gateway status (5 min)**
+
+```bash
+./gw-status.sh
+```
+
+**Step 2: Fail over to the backup gateway**
+
+```bash
+./gw-failover.sh backup
+```
+
+**Step 3: Verify payments**
+
+Watch the payments dashboard for 5 minutes.
+"""
+
 SEPARATE = """# Platform Procedures
 
 ## Dead job retry
@@ -246,6 +267,15 @@ def main():
                "console: a curl GET with a query string is an http step")
             eq(d["steps"][ids[2]].get("http", {}).get("url"), "http://127.0.0.1:9090/api/v1/query?query=up&time=1",
                "console: a quoted curl URL is an http step")
+
+        d = import_one(wd, "bold", BOLD)
+        if d:
+            eq(order(d), ["check-the-gateway-status", "fail-over-to-the-backup-gateway", "verify-payments"],
+               "bold: '**Step N: …**' paragraphs are steps, in order, titled by their words")
+            eq(d["steps"]["check-the-gateway-status"].get("budget"), "5m", "bold: (5 min) → budget")
+            eq(d["steps"]["fail-over-to-the-backup-gateway"].get("shell"), "./gw-failover.sh backup",
+               "bold: the block after the paragraph is its action")
+            check("manual" in d["steps"]["verify-payments"], "bold: prose only → manual")
 
         md = wd.file("separate.md", SEPARATE)
         p = run(["import", md, "-o", os.path.join(wd.path, "sep")], cwd=wd.path)
