@@ -277,6 +277,15 @@ def main():
                "bold: the block after the paragraph is its action")
             check("manual" in d["steps"]["verify-payments"], "bold: prose only → manual")
 
+        # Objectives in the forms people write them.
+        for i, (form, rto, rpo) in enumerate([("RTO — 2 hours\nRPO: 0", "2h", "0s"), ("RTO - 90 minutes\nRPO: 15 min", "1h30m", "15m"),
+                               ("**RTO:** < 4 hours | **RPO:** zero (no data loss)", "4h", "0s"),
+                               ("RTO: under 30 minutes", "30m", None)]):
+            d = import_one(wd, f"objectives{i}", f"# Obj\n\n{form}\n\n1. Do it\n   ```bash\n   true\n   ```\n")
+            if d:
+                eq(d.get("objectives", {}).get("rto"), rto, f"objectives: RTO of {form!r}")
+                eq(d.get("objectives", {}).get("rpo"), rpo, f"objectives: RPO of {form!r}")
+
         md = wd.file("separate.md", SEPARATE)
         p = run(["import", md, "-o", os.path.join(wd.path, "sep")], cwd=wd.path)
         eq(p.returncode, 0, f"separate: import: {p.err}")
