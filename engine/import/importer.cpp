@@ -414,22 +414,45 @@ struct Unit {
 
 namespace {
 
-// A title that names a phase of a procedure ("Detection", "Phase 2: Recover",
-// "Verification", "Checklist"), not a procedure of its own ("Dead Job Triage").
+// A title that names a phase of a procedure ("Detection", "Phase 2: Recover", "Recovery
+// steps", "Verification", "Post-incident", "Checklist"), not a procedure of its own
+// ("Dead Job Triage", "Restore the database", "Rollback deployment"): it starts with
+// "Phase"/"Stage", or every word of it is a phase word or a generic one.
 bool phase_title(const std::string& raw) {
-  std::string l = lower(clean_title(raw));
-  size_t b = l.find_first_not_of("0123456789.) ");
-  if (b == std::string::npos) return false;
-  l = l.substr(b);
-  for (const char* w : {"phase", "stage", "step", "procedure", "detect", "diagnos", "triage", "investigat", "assess",
-                        "identif", "contain", "mitigat", "stabili", "recover", "restor", "remediat", "repair", "fix",
-                        "resolv", "resolution", "rollback", "roll back", "roll-back", "failback", "verif", "validat",
-                        "confirm", "test", "check", "monitor", "clean", "post", "follow", "prerequisite", "pre-",
-                        "prepar", "before", "after", "immediate", "initial", "first", "final", "communicat", "notif",
-                        "escalat", "wrap", "close", "handoff", "hand-off", "eradicat", "response", "action", "execut",
-                        "mainten", "preflight", "pre-flight"})
-    if (l.rfind(w, 0) == 0) return true;
-  return false;
+  std::vector<std::string> words;
+  std::string w;
+  for (char c : lower(clean_title(raw)) + " ") {
+    if (c >= 'a' && c <= 'z') w += c;
+    else if (!w.empty()) words.push_back(std::move(w)), w.clear();
+  }
+  if (words.empty()) return false;
+  if (words[0] == "phase" || words[0] == "stage") return true;
+  auto stem = [](const std::string& x) {
+    for (const char* p : {"detect", "diagnos", "triage", "investigat", "assess", "identif", "contain", "mitigat",
+                          "stabili", "recover", "restor", "remediat", "resol", "rollback", "verif", "validat",
+                          "confirm", "test", "monitor", "clean", "prepar", "prerequisite", "communicat", "notif",
+                          "escalat", "eradicat", "fix", "repair", "checklist", "wrap", "handoff", "failback"})
+      if (x.rfind(p, 0) == 0) return true;
+    return false;
+  };
+  auto generic = [](const std::string& x) {
+    for (const char* g : {"steps", "step", "actions", "action", "plan", "procedure", "procedures", "checks", "check",
+                          "tasks", "immediate", "initial", "first", "final", "post", "pre", "incident", "follow", "up",
+                          "response", "items", "and", "the", "of", "then", "flight", "after", "before", "next", "you",
+                          "begin", "start", "starting", "getting", "started"})
+      if (x == g) return true;
+    return false;
+  };
+  bool any_stem = false;
+  for (auto& x : words) {
+    if (stem(x)) any_stem = true;
+    else if (!generic(x)) return false;
+  }
+  // All generic: a phase when it names one ("Post-incident", "Steps", "Immediate response",
+  // "Follow-up", "Procedure", "Before you begin"), not a bare "Next" or "Notes".
+  for (const char* anchor : {"incident", "steps", "response", "follow", "procedure", "procedures", "begin"})
+    any_stem = any_stem || std::find(words.begin(), words.end(), anchor) != words.end();
+  return any_stem;
 }
 
 // The first step number inside a section (a "Step N" or "N." heading under it, or where

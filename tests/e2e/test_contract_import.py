@@ -187,6 +187,20 @@ SEPARATE = """# Platform Procedures
 """
 
 
+SEPARATE2 = """# Database Procedures
+
+## Restore the database from backup
+
+1. Stop the application
+2. Run the restore script
+
+## Rollback a deployment
+
+1. Pick the previous release
+2. Deploy it
+"""
+
+
 def import_one(wd, name, text):
     md = wd.file(name + ".md", text)
     out = os.path.join(wd.path, name + ".yaml")
@@ -292,6 +306,11 @@ def main():
         got = sorted(os.listdir(os.path.join(wd.path, "sep"))) if p.returncode == 0 else []
         eq(got, ["dead-job-retry.yaml", "global-kill-switch.yaml"],
            "separate procedures (each numbered from 1, not phases) stay one runbook each")
+        md = wd.file("separate2.md", SEPARATE2)
+        p = run(["import", md, "-o", os.path.join(wd.path, "sep2")], cwd=wd.path)
+        eq(p.returncode, 0, f"separate2: import: {p.err}")
+        got = sorted(os.listdir(os.path.join(wd.path, "sep2"))) if p.returncode == 0 else []
+        eq(len(got), 2, f"'Restore the database …' and 'Rollback a deployment' are procedures, not phases: {got}")
 
 
 main()
