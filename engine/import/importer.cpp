@@ -277,6 +277,25 @@ class Collector {
     std::vector<std::string> options;
   };
 
+  // A step without code blocks whose text holds one inline `curl URL` (a GET, nothing a
+  // shell would read) and no other code span: an `http` step, as a fenced curl line is.
+  static void inline_curl(const std::vector<MdBlock>& blocks, BlockAction* a) {
+    std::vector<std::pair<std::string, int>> spans;
+    for (auto& b : blocks) {
+      if (b.kind != MdBlock::Kind::Paragraph) continue;
+      std::string t = b.lead + " " + b.text;
+      for (size_t p = t.find('`'); p != std::string::npos; p = t.find('`', p + 1)) {
+        size_t e = t.find('`', p + 1);
+        if (e == std::string::npos) break;
+        spans.push_back({t.substr(p + 1, e - p - 1), b.line});
+        p = e;
+      }
+    }
+    if (spans.size() != 1 || spans[0].first.rfind("curl ", 0) != 0) return;
+    BlockAction c = classify_block("", spans[0].first + "\n", spans[0].second);
+    if (c.kind == BlockAction::Kind::Http) *a = c;
+  }
+
   Action decide(const std::vector<MdBlock>& blocks) {
     Action r;
     bool first = true;
@@ -300,6 +319,7 @@ class Collector {
       }
       first = false;
     }
+    if (r.code_blocks == 0) inline_curl(blocks, &r.a);
     if (r.options.size() >= 2)
       r.a = manual_step_because(fmt::format("a choice between {} options: a person picks one", r.options.size()));
     return r;

@@ -150,6 +150,8 @@ CONSOLE = """# Queue Backlog
    ```bash
    curl -fsS 'http://127.0.0.1:9090/api/v1/query?query=up&time=1'
    ```
+4. Check the app answers: `curl -fsS http://127.0.0.1:8080/healthz`
+5. Restart it with `systemctl restart app`
 """
 
 BOLD = """# Payment Gateway Outage
@@ -281,6 +283,9 @@ def main():
                "console: a curl GET with a query string is an http step")
             eq(d["steps"][ids[2]].get("http", {}).get("url"), "http://127.0.0.1:9090/api/v1/query?query=up&time=1",
                "console: a quoted curl URL is an http step")
+            eq(d["steps"][ids[3]].get("http", {}).get("url"), "http://127.0.0.1:8080/healthz",
+               "console: an inline `curl URL` in a step's text is an http step")
+            check("manual" in d["steps"][ids[4]], "console: other inline code stays for a person (manual)")
 
         d = import_one(wd, "bold", BOLD)
         if d:
