@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "base/stats.h"
 #include "base/text.h"
@@ -147,8 +148,12 @@ int run_one(const Global& g, const DrillFlags& f, const drill::Drill& d, plugin:
     rf.drill = true;
     rf.drill_name = d.name;
     rf.yes = true;
-    rf.operator_name = "drill:" + d.name;
-    for (auto& [step, ans] : d.answers) rf.answers.push_back(step + "=" + ans);
+    // A valid identity ("drill:NAME" was refused as one, so every answer of the drills
+    // file was dropped and --yes approved instead, even a `no`). Answers without "@WHO"
+    // are given by the drill, the identity --yes answers as in a drill.
+    rf.operator_name = ("drill-" + d.name).substr(0, 64);
+    for (auto& [step, ans] : d.answers)
+      rf.answers.push_back(step + "=" + ans + (ans.find('@') == std::string::npos ? "@drill" : ""));
     cmd_run(g, rf, &run_id);
     guard_signals();
   } else {
@@ -207,6 +212,26 @@ StepStats stats_of(journal::Store& store, const std::string& run_id) {
   return s;
 }
 
+// Each step's time in the last drills (oldest first) and its median over all of them: the
+// scorecard's "each step's time", not only the slowest three of each drill.
+void print_step_times(const std::vector<StepStats>& stats) {
+  constexpr size_t kShown = 6;
+  std::map<std::string, std::vector<long long>> all;
+  for (auto& s : stats)
+    for (auto& [step, ms] : s.durations) all[step];
+  if (all.empty()) return;
+  size_t from = stats.size() > kShown ? stats.size() - kShown : 0;
+  fmt::print("  step times, last {} drill(s) oldest first, and the median over {}:\n", stats.size() - from, stats.size());
+  for (auto& [step, times] : all) {
+    std::string row;
+    for (size_t i = 0; i < stats.size(); ++i) {
+      auto it = stats[i].durations.find(step);
+      if (it != stats[i].durations.end()) times.push_back(it->second);
+      if (i >= from) row += fmt::format(" {:>8}", it == stats[i].durations.end() ? "-" : report::human_seconds(it->second / 1000.0));
+    }
+    fmt::print("    {:<28}{}   median {}\n", ellipsize(step, 28), row, report::human_seconds(median(times) / 1000.0));
+  }
+}
 
 int history(const Global& g, journal::Store& store, const std::vector<drill::Drill>& drills, const std::string& only,
             const std::string& tz) {
@@ -268,6 +293,7 @@ int history(const Global& g, journal::Store& store, const std::vector<drill::Dri
                  r.passed ? "passed" : "FAILED", rto, ellipsize(join(top, ", "), 44),
                  stats[i].gate_failures.empty() ? (r.status == "recovered" ? "" : r.status) : join(stats[i].gate_failures, "; "));
     }
+    print_step_times(stats);
     if (flags.empty()) {
       fmt::print("  trend: no step got markedly slower (> 1.5x its median) in the last drill\n\n");
     } else {
@@ -280,7 +306,7 @@ int history(const Global& g, journal::Store& store, const std::vector<drill::Dri
     }
   }
   if (g.json) fmt::print("{}\n", out.dump());
-  else if (!any) error(only.empty() ? "no drills" : fmt::format("no drill '{}'", only));
+  else if (!any) fmt::print("no drills\n");
   return kOk;
 }
 
@@ -418,6 +444,13 @@ int cmd_drill(const Global& g, const DrillFlags& f) {
   }
   if (f.action == "list") return list(g, *drills, now);
   if (f.action == "install") return install(g, f, *drills, *reg);
+  bool named = (f.action == "run" && !f.due) || (f.action == "history" && !f.name.empty());
+  if (named && !find(*drills, f.name)) {
+    std::vector<std::string> names;
+    for (auto& x : *drills) names.push_back(x.name);
+    error(fmt::format("no drill '{}' in {}{}", f.name, f.file, did_you_mean_suffix(f.name, names)));
+    return kInvalid;
+  }
   if (f.action == "run" && !f.due) {
     const drill::Drill* d = find(*drills, f.name);
     if (!d) {

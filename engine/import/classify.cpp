@@ -111,12 +111,13 @@ std::string command_problem(std::string_view line, int n, bool unlabelled) {
   return {};
 }
 
-// `curl [-sSfLi] URL` with nothing a shell would interpret: the URL, else empty.
+// `curl [-sSfLi] URL` with nothing a shell would interpret: the URL, else empty. The URL
+// may be quoted ('…' or "…"); unquoted, it may hold '?' and '=' but not '&'.
 std::string simple_curl(std::string_view line) {
   std::string url;
   size_t p = 0;
   std::string_view l = trim_view(line);
-  if (l.find_first_of("$`|;&<>\\\"'*?{}") != std::string_view::npos) return {};
+  if (l.find_first_of("$`|;<>\\*{}") != std::string_view::npos) return {};
   bool first = true;
   while (p < l.size()) {
     size_t e = l.find(' ', p);
@@ -124,15 +125,19 @@ std::string simple_curl(std::string_view line) {
     std::string_view tok = l.substr(p, e - p);
     p = e + 1;
     if (tok.empty()) continue;
+    bool quoted = tok.size() >= 2 && (tok[0] == '\'' || tok[0] == '"') && tok.back() == tok[0];
+    if (quoted) tok = tok.substr(1, tok.size() - 2);
+    if (tok.find_first_of("'\"") != std::string_view::npos) return {};
     if (first) {
-      if (tok != "curl") return {};
+      if (tok != "curl" || quoted) return {};
       first = false;
     } else if (tok.starts_with("http://") || tok.starts_with("https://")) {
-      if (!url.empty()) return {};
+      if (!url.empty() || (!quoted && tok.find('&') != std::string_view::npos)) return {};
       url = tok;
-    } else if (!(tok == "-s" || tok == "-S" || tok == "-sS" || tok == "-f" || tok == "-fsS" || tok == "-sSf" ||
-                 tok == "-L" || tok == "-sL" || tok == "-i" || tok == "--silent" || tok == "--fail" ||
-                 tok == "--show-error" || tok == "--location")) {
+    } else if (tok.find('&') != std::string_view::npos) {
+      return {};
+    } else if (!(tok == "--silent" || tok == "--fail" || tok == "--show-error" || tok == "--location" ||
+                 (tok.size() >= 2 && tok[0] == '-' && tok.substr(1).find_first_not_of("sSfLi") == std::string_view::npos))) {
       return {};
     }
   }
@@ -291,10 +296,54 @@ BlockAction classify_shell(const Lines& ls, std::string_view code, int first_lin
   return a;
 }
 
+bool session_language(std::string_view lang) {
+  for (const char* l : {"console", "shell-session", "sh-session", "shellsession", "terminal"})
+    if (lang == l) return true;
+  return false;
+}
+
+bool prompt_line(std::string_view l) {
+  l = trim_view(l);
+  return l == "$" || l.starts_with("$ ");
+}
+
+// A terminal transcript ("$ cmd" lines, output after them) → the commands alone: a
+// `console` block, or a shell block whose every command line starts with "$ ". Output
+// lines become blank lines, so that line numbers in the reasons stay true.
+std::string strip_prompts(std::string_view lang, std::string_view code) {
+  std::vector<std::string_view> ls = lines_of(code);
+  bool any = false, all = true;
+  for (auto l : ls) {
+    std::string_view t = trim_view(l);
+    if (t.empty() || t.starts_with("#")) continue;
+    any = any || prompt_line(t);
+    all = all && prompt_line(t);
+  }
+  if (!any || !(all || session_language(lang))) return std::string(code);
+  std::string out;
+  bool continued = false;
+  for (auto l : ls) {
+    std::string_view t = trim_view(l);
+    if (prompt_line(t)) {
+      t = trim_view(t.substr(1));
+      out.append(t);
+      continued = t.ends_with("\\");
+    } else if (continued || t.starts_with("#")) {
+      out.append(l);
+      continued = continued && t.ends_with("\\");
+    } else {
+      continued = false;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
 }  // namespace
 
 bool shell_language(std::string_view lang) {
-  for (const char* l : {"bash", "sh", "shell", "zsh", "console", "shell-session", "shellscript"})
+  for (const char* l : {"bash", "sh", "shell", "zsh", "console", "shell-session", "sh-session", "shellsession",
+                        "terminal", "shellscript"})
     if (lang == l) return true;
   return false;
 }
@@ -340,11 +389,13 @@ std::optional<std::string> find_placeholder(std::string_view t, bool code_line) 
   return std::nullopt;
 }
 
-BlockAction classify_block(std::string_view lang, std::string_view code, int first_line) {
+BlockAction classify_block(std::string_view lang, std::string_view raw_code, int first_line) {
   bool sql = sql_language(lang);
   bool unlabelled = lang.empty();
   if (!sql && !unlabelled && !shell_language(lang))
     return manual(fmt::format("a '{}' block is not something runbook runs (line {})", lang, first_line));
+  std::string commands = sql ? std::string(raw_code) : strip_prompts(lang, raw_code);
+  std::string_view code = commands;
   if (code.find("${{") != std::string_view::npos)
     return manual(fmt::format("holds '${{{{', another tool's template syntax (line {})", first_line));
   Lines ls{lines_of(code)};

@@ -2,7 +2,9 @@
 //
 // The document is parsed by cmark-gfm (markdown.h). Runbooks: one per "Scenario N"
 // heading; without those, one per top-level section that holds steps (the sections under
-// a single title heading); the whole document when only one does. Steps, in order: "Step
+// a single title heading); the whole document when only one does, or when those sections
+// are phases of one procedure (all titled as phases — "Detection", "Recovery",
+// "Checklist" — or their step numbers run on from one to the next). Steps, in order: "Step
 // N" headings, numbered headings, numbered list items, checklist items, fenced blocks;
 // the headings around them give `phase`. Each step's action comes from its code blocks
 // (classify.h): `shell`, `sql`, `http`, else `manual` quoting the text with the reason.

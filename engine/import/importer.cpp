@@ -37,7 +37,7 @@ bool is_heading_step(const MdSection& s) {
   for (auto& b : s.content) {
     code = code || is_code(b);
     runnable = runnable || (is_code(b) && (runnable_language(b.info) || b.info.empty()));
-    lists = lists || is_numbered(b) || is_checklist(b);
+    lists = lists || is_numbered(b) || is_checklist(b) || step_columns(b).has_value() || step_paragraph(b);
   }
   if (t.number > 0) return code || !lists;
   return runnable && !lists;
@@ -175,14 +175,26 @@ class Collector {
 
   void blocks(const MdSection& s, const std::string& phase, bool alt) {
     int loose = 0;
-    for (auto& b : s.content) {
-      if (is_numbered(b)) {
+    for (size_t i = 0; i < s.content.size(); ++i) {
+      const MdBlock& b = s.content[i];
+      if (step_paragraph(b)) {
+        // "**Step 2: …**" and the blocks up to the next such paragraph: one step.
+        size_t e = i + 1;
+        while (e < s.content.size() && !step_paragraph(s.content[e])) ++e;
+        std::vector<MdBlock> body(s.content.begin() + static_cast<long>(i), s.content.begin() + static_cast<long>(e));
+        const MdBlock& head = body.front();
+        make_step(parse_title(head.lead.empty() ? head.text.substr(0, head.text.find('\n')) : head.lead), head.line,
+                  phase, body, alt);
+        i = e - 1;
+      } else if (is_numbered(b)) {
         for (auto& it : b.items) item_step(it, phase, alt);
       } else if (is_checklist(b)) {
         for (auto& it : b.items) {
           if (it.checked) skip(it.line, fmt::format("'{}'", item_title(it)), "already checked ([x])");
           else item_step(it, phase, alt, true);
         }
+      } else if (auto cols = step_columns(b)) {
+        table_steps(b, *cols, phase, alt);
       } else if (is_code(b) && runnable_language(b.info)) {
         Title t = parse_title(s.title);
         if (++loose > 1) t.text += fmt::format(" ({})", loose);
@@ -197,6 +209,40 @@ class Collector {
                                 : fmt::format("'{}'", text.substr(0, std::min<size_t>(text.size(), 50))),
              "not a step");
       }
+    }
+  }
+
+  // One step per row of a table of steps: its title from the action column, a command
+  // cell in backticks as a one-line block (classified like any other), a time column as
+  // the budget. Rows sit on the lines after the header and delimiter rows.
+  void table_steps(const MdBlock& b, const StepColumns& c, const std::string& phase, bool alt) {
+    for (size_t r = 1; r < b.rows.size(); ++r) {
+      auto cell = [&](int i) { return i >= 0 && static_cast<size_t>(i) < b.rows[r].size() ? b.rows[r][i] : std::string(); };
+      std::string title = cell(c.title), command = cell(c.command), time = cell(c.time);
+      int line = b.line + static_cast<int>(r) + 1;
+      std::vector<MdBlock> blocks;
+      MdBlock head;
+      head.kind = MdBlock::Kind::Paragraph;
+      head.line = line;
+      head.text = title;
+      if (!title.empty()) blocks.push_back(head);
+      std::string code = command;
+      while (!code.empty() && code.back() == ' ') code.pop_back();
+      if (code.size() >= 2 && code.front() == '`' && code.back() == '`' &&
+          code.find('`', 1) == code.size() - 1) {
+        MdBlock block;
+        block.kind = MdBlock::Kind::Code;
+        block.line = line - 1;  // a fence's line: its content is on the next
+        block.text = code.substr(1, code.size() - 2) + "\n";
+        blocks.push_back(block);
+      } else if (!code.empty()) {
+        head.text = title.empty() ? code : title + ": " + code;
+        blocks.assign(1, head);
+      }
+      if (blocks.empty()) continue;
+      std::string named = title.empty() ? (code.empty() ? std::string() : code) : title;
+      if (!time.empty() && time.find_first_not_of(" -") != std::string::npos) named += " (" + time + ")";
+      make_step(parse_title(named), line, phase, blocks, alt);
     }
   }
 
@@ -231,6 +277,25 @@ class Collector {
     std::vector<std::string> options;
   };
 
+  // A step without code blocks whose text holds one inline `curl URL` (a GET, nothing a
+  // shell would read) and no other code span: an `http` step, as a fenced curl line is.
+  static void inline_curl(const std::vector<MdBlock>& blocks, BlockAction* a) {
+    std::vector<std::pair<std::string, int>> spans;
+    for (auto& b : blocks) {
+      if (b.kind != MdBlock::Kind::Paragraph) continue;
+      std::string t = b.lead + " " + b.text;
+      for (size_t p = t.find('`'); p != std::string::npos; p = t.find('`', p + 1)) {
+        size_t e = t.find('`', p + 1);
+        if (e == std::string::npos) break;
+        spans.push_back({t.substr(p + 1, e - p - 1), b.line});
+        p = e;
+      }
+    }
+    if (spans.size() != 1 || spans[0].first.rfind("curl ", 0) != 0) return;
+    BlockAction c = classify_block("", spans[0].first + "\n", spans[0].second);
+    if (c.kind == BlockAction::Kind::Http) *a = c;
+  }
+
   Action decide(const std::vector<MdBlock>& blocks) {
     Action r;
     bool first = true;
@@ -254,6 +319,7 @@ class Collector {
       }
       first = false;
     }
+    if (r.code_blocks == 0) inline_curl(blocks, &r.a);
     if (r.options.size() >= 2)
       r.a = manual_step_because(fmt::format("a choice between {} options: a person picks one", r.options.size()));
     return r;
@@ -368,9 +434,74 @@ struct Unit {
 
 namespace {
 
+// A title that names a phase of a procedure ("Detection", "Phase 2: Recover", "Recovery
+// steps", "Verification", "Post-incident", "Checklist"), not a procedure of its own
+// ("Dead Job Triage", "Restore the database", "Rollback deployment"): it starts with
+// "Phase"/"Stage", or every word of it is a phase word or a generic one.
+bool phase_title(const std::string& raw) {
+  std::vector<std::string> words;
+  std::string w;
+  for (char c : lower(clean_title(raw)) + " ") {
+    if (c >= 'a' && c <= 'z') w += c;
+    else if (!w.empty()) words.push_back(std::move(w)), w.clear();
+  }
+  if (words.empty()) return false;
+  if (words[0] == "phase" || words[0] == "stage") return true;
+  auto stem = [](const std::string& x) {
+    for (const char* p : {"detect", "diagnos", "triage", "investigat", "assess", "identif", "contain", "mitigat",
+                          "stabili", "recover", "restor", "remediat", "resol", "rollback", "verif", "validat",
+                          "confirm", "test", "monitor", "clean", "prepar", "prerequisite", "communicat", "notif",
+                          "escalat", "eradicat", "fix", "repair", "checklist", "wrap", "handoff", "failback"})
+      if (x.rfind(p, 0) == 0) return true;
+    return false;
+  };
+  auto generic = [](const std::string& x) {
+    for (const char* g : {"steps", "step", "actions", "action", "plan", "procedure", "procedures", "checks", "check",
+                          "tasks", "immediate", "initial", "first", "final", "post", "pre", "incident", "follow", "up",
+                          "response", "items", "and", "the", "of", "then", "flight", "after", "before", "next", "you",
+                          "begin", "start", "starting", "getting", "started"})
+      if (x == g) return true;
+    return false;
+  };
+  bool any_stem = false;
+  for (auto& x : words) {
+    if (stem(x)) any_stem = true;
+    else if (!generic(x)) return false;
+  }
+  // All generic: a phase when it names one ("Post-incident", "Steps", "Immediate response",
+  // "Follow-up", "Procedure", "Before you begin"), not a bare "Next" or "Notes".
+  for (const char* anchor : {"incident", "steps", "response", "follow", "procedure", "procedures", "begin"})
+    any_stem = any_stem || std::find(words.begin(), words.end(), anchor) != words.end();
+  return any_stem;
+}
+
+// The first step number inside a section (a "Step N" or "N." heading under it, or where
+// an ordered list starts); 0 when none.
+int first_inner_number(const MdSection& s) {
+  for (auto& b : s.content)
+    if (b.kind == MdBlock::Kind::List && b.ordered) return b.start;
+  for (auto& c : s.children) {
+    if (int n = parse_title(c.title).number; n > 0) return n;
+    if (int n = first_inner_number(c); n > 0) return n;
+  }
+  return 0;
+}
+
+// Sections that are parts of one procedure, not procedures of their own: every one is
+// titled as a phase ("Detection", "Recovery", "Verification"), or the step numbers run on
+// from one section to the next ("Step 3" opens the second).
+bool phases_of_one_procedure(const std::vector<const MdSection*>& cands) {
+  if (cands.size() < 2) return false;
+  if (std::all_of(cands.begin(), cands.end(), [](const MdSection* c) { return phase_title(c->title); })) return true;
+  for (size_t i = 1; i < cands.size(); ++i)
+    if (first_inner_number(*cands[i]) <= 1) return false;
+  return true;
+}
+
 // Which sections are runbooks: "Scenario N" headings; else the top-level sections that
-// hold steps (the whole document when its top holds steps itself or has "Step N"
-// headings; the document's title when only one section does).
+// hold steps (the whole document when its top holds steps itself, has "Step N" headings
+// or its sections are phases of one procedure; the document's title when only one
+// section does).
 std::vector<Unit> choose_units(const MdSection& root, const MdSection* top, const std::string& doc_title) {
   std::vector<Unit> units;
   for (auto* s : scenarios(root)) units.push_back({s, *scenario_name(s->title)});
@@ -380,7 +511,8 @@ std::vector<Unit> choose_units(const MdSection& root, const MdSection* top, cons
     if (holds_steps(c)) cands.push_back(&c);
   bool step_headings =
       std::any_of(cands.begin(), cands.end(), [](const MdSection* c) { return parse_title(c->title).step_word; });
-  if (content_holds_steps(top->content) || step_headings) units.push_back({top, doc_title});
+  if (content_holds_steps(top->content) || step_headings || phases_of_one_procedure(cands))
+    units.push_back({top, doc_title});
   else if (cands.size() == 1) units.push_back({cands[0], doc_title});
   else
     for (auto* c : cands) units.push_back({c, parse_title(c->title).text});

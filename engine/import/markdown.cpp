@@ -134,6 +134,7 @@ MdBlock convert(cmark_node* n, int depth) {
     case CMARK_NODE_LIST:
       b.kind = MdBlock::Kind::List;
       b.ordered = cmark_node_get_list_type(n) == CMARK_ORDERED_LIST;
+      if (b.ordered) b.start = cmark_node_get_list_start(n);
       for (cmark_node* c = cmark_node_first_child(n); c; c = cmark_node_next(c)) b.items.push_back(convert_item(c, depth + 1));
       return b;
     case CMARK_NODE_BLOCK_QUOTE:
@@ -244,7 +245,7 @@ std::string render_block(const MdBlock& b, int indent) {
       break;
     }
     case MdBlock::Kind::List: {
-      int n = 1;
+      int n = b.ordered ? b.start : 1;
       for (auto& it : b.items) {
         std::string mark = b.ordered ? std::to_string(n++) + ". " : it.task ? (it.checked ? "- [x] " : "- [ ] ") : "- ";
         std::string head = it.lead.empty() ? it.text : it.lead + (it.text.empty() ? "" : " " + it.text);

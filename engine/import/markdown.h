@@ -32,6 +32,7 @@ struct MdBlock {
   std::string lead;        ///< Paragraph: leading bold text, as for items
   std::string info;        ///< Code: the fence's language word, lower-cased ("" when none)
   bool ordered = false;    ///< List
+  int start = 1;           ///< List, ordered: the first item's number ("3." continues a list)
   std::vector<MdItem> items;                   ///< List
   std::vector<std::vector<std::string>> rows;  ///< Table: header row first, cells flattened
   std::vector<MdBlock> blocks;                 ///< Quote: its blocks

@@ -9,8 +9,51 @@ namespace rb::import {
 
 bool runnable_language(const std::string& info) { return shell_language(info) || sql_language(info); }
 
+std::optional<StepColumns> step_columns(const MdBlock& b) {
+  if (b.kind != MdBlock::Kind::Table || b.rows.size() < 2) return std::nullopt;
+  StepColumns c;
+  int step_col = -1;
+  auto has = [](const std::string& h, std::initializer_list<const char*> ws) {
+    for (const char* w : ws)
+      if (h.find(w) != std::string::npos) return true;
+    return false;
+  };
+  for (size_t i = 0; i < b.rows[0].size(); ++i) {
+    std::string h = lower(b.rows[0][i]);
+    int n = static_cast<int>(i);
+    if (c.command < 0 && has(h, {"command", "cmd", "script", "how to run"})) c.command = n;
+    else if (c.title < 0 && has(h, {"action", "task", "activity", "description", "what to do", "instruction"}))
+      c.title = n;
+    else if (c.time < 0 && has(h, {"time", "duration", "budget", "eta", "estimate"})) c.time = n;
+    else if (step_col < 0 && has(h, {"step"})) step_col = n;
+  }
+  if (c.title < 0 && step_col >= 0) {
+    // A "Step" column that names the steps (not only numbers them).
+    bool words = false;
+    for (size_t r = 1; r < b.rows.size(); ++r)
+      if (static_cast<size_t>(step_col) < b.rows[r].size())
+        words = words || b.rows[r][step_col].find_first_not_of("0123456789. ") != std::string::npos;
+    if (words) c.title = step_col;
+  }
+  if (c.title < 0 && c.command < 0) return std::nullopt;
+  return c;
+}
+
+bool step_paragraph(const MdBlock& b) {
+  if (b.kind != MdBlock::Kind::Paragraph) return false;
+  std::string head = b.lead.empty() ? b.text.substr(0, b.text.find('\n')) : b.lead;
+  if (!parse_title(head).step_word) return false;
+  std::string l = lower(head);
+  size_t p = l.find_first_of("0123456789");
+  while (p < l.size() && l[p] >= '0' && l[p] <= '9') ++p;
+  bool bold_alone = !b.lead.empty() && b.text.find_first_not_of(" \n") == std::string::npos;
+  return bold_alone || p == l.size() || l[p] == ':' || l[p] == '.' || l[p] == ')' || l[p] == '-' ||
+         (p + 1 < l.size() && l[p] == ' ' && l[p + 1] == '-');
+}
+
 bool content_holds_steps(const std::vector<MdBlock>& blocks) {
   for (auto& b : blocks) {
+    if (step_columns(b) || step_paragraph(b)) return true;
     if (b.kind == MdBlock::Kind::List && (b.ordered || (!b.items.empty() && b.items[0].task))) return true;
     if (b.kind == MdBlock::Kind::Code && runnable_language(b.info)) return true;
   }

@@ -355,8 +355,15 @@ std::optional<Millis> objective_in(std::string_view text, std::string_view key) 
   for (size_t p : hits) {
     for (;;) {
       while (p < text.size() && (text[p] == ' ' || text[p] == ':' || text[p] == '*' || text[p] == ')' ||
-                                 text[p] == '|' || text[p] == '=' || text[p] == '\t'))
+                                 text[p] == '|' || text[p] == '=' || text[p] == '\t' || text[p] == '-' ||
+                                 text[p] == '<' || text[p] == '~'))
         ++p;
+      // An en or em dash ("RTO — 2 hours"), "≤".
+      if (text.compare(p, 3, "\xE2\x80\x93") == 0 || text.compare(p, 3, "\xE2\x80\x94") == 0 ||
+          text.compare(p, 3, "\xE2\x89\xA4") == 0) {
+        p += 3;
+        continue;
+      }
       if (p < text.size() && text[p] == '(') {
         size_t e = text.find(')', p);
         if (e == std::string_view::npos) break;
@@ -364,7 +371,8 @@ std::optional<Millis> objective_in(std::string_view text, std::string_view key) 
         continue;
       }
       bool skipped = false;
-      for (std::string_view w : {"targets", "target", "is", "of"})
+      for (std::string_view w : {"targets", "target", "is", "of", "under", "within", "less than", "up to", "max",
+                                 "maximum", "at most"})
         if (lt.compare(p, w.size(), w) == 0 && (p + w.size() >= lt.size() || !alnum(lt[p + w.size()]))) {
           p += w.size();
           skipped = true;
@@ -374,6 +382,11 @@ std::optional<Millis> objective_in(std::string_view text, std::string_view key) 
     }
     if (p < text.size() && digit(text[p]))
       if (auto d = read_duration(text.substr(p))) return d;
+    // "RPO: 0", "RPO: zero", "RPO: no data loss": nothing may be lost.
+    bool zero = p < text.size() && text[p] == '0' && (p + 1 >= text.size() || !(alnum(text[p + 1]) || text[p + 1] == '.'));
+    for (std::string_view w : {"zero", "no data loss"})
+      zero = zero || (lt.compare(p, w.size(), w) == 0 && (p + w.size() >= lt.size() || !alnum(lt[p + w.size()])));
+    if (zero && key == "RPO") return Millis(0);
   }
   return std::nullopt;
 }

@@ -16,7 +16,20 @@ namespace rb::import {
 /// Fence languages that hold commands (shell or SQL): what makes a section hold steps.
 bool runnable_language(const std::string& info);
 
-/// True when the blocks hold a numbered list, a checklist or a shell/SQL block.
+/// The columns of a table of steps ("| # | Action | Command | Time |"): indexes into its
+/// rows, -1 when absent. A table is one when its header names an action/task/step column
+/// or a command column, and it has a row under the header.
+struct StepColumns {
+  int title = -1, command = -1, time = -1;
+};
+std::optional<StepColumns> step_columns(const MdBlock& table);
+
+/// A paragraph that opens a step: "**Step 2: Fail over**" or "Step 2: Fail over" (the
+/// number followed by ':', '.', ')' or '-', or the whole paragraph bold).
+bool step_paragraph(const MdBlock& b);
+
+/// True when the blocks hold a numbered list, a checklist, a table of steps or a
+/// shell/SQL block.
 bool content_holds_steps(const std::vector<MdBlock>& blocks);
 
 /// True when the section or any section under it holds steps, or it is a "Step N" heading.

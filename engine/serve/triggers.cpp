@@ -86,6 +86,16 @@ void read_answers(const yaml::Node& n, const model::Runbook& rb, Trigger& t, Dia
       d.error(k.pos, fmt::format("'{}' is not an approval or manual step of {}", k.scalar, rb.id));
       continue;
     }
+    // The run's operator is the hook token that posted the alert, and so would be the answer
+    // a trigger gives: a second-person approval would refuse it and wait, silently.
+    const yaml::Node* sp = s->action.kind == "approval" ? s->action.params.get("second_person") : nullptr;
+    bool second = false;
+    if (sp && yaml::plain_is_bool(*sp, &second) && second) {
+      d.error(k.pos, fmt::format("'{}' needs a second person: a trigger's answer would be the alert's own, which that "
+                                 "rule refuses; leave it out so that a person answers it",
+                                 k.scalar));
+      continue;
+    }
     auto a = v.is_scalar() ? exec::parse_answer(v.scalar) : std::nullopt;
     if (!a || !a->by.empty()) {
       d.error(v.pos, "an answer is yes, no or done");

@@ -102,6 +102,7 @@ class Selector {
 
   // The hosts one term stands for (empty when it selects nothing); false on a bad term.
   bool hosts_of(const std::string& t, std::vector<std::string>* out, std::string* err) {
+    if (t[0] == '~') return regex(t.substr(1), out, err);  // "~h0[12]": a class, not a subscript
     std::string base, sub;
     if (split_subscript(t, &base, &sub) && !has_glob(base)) {
       std::vector<std::string> all;
@@ -113,7 +114,6 @@ class Selector {
       *out = inv_.host_order();
       return true;
     }
-    if (t[0] == '~') return regex(t.substr(1), out, err);
     if (inv_.has_group(t)) {
       *out = inv_.members(t);
       return true;

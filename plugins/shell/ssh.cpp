@@ -85,7 +85,11 @@ std::vector<std::string> ssh_argv(const FleetHost& h, const SshSettings& s, cons
     a.push_back("-F");
     a.push_back(resolve_path(s.config, cwd));
   }
-  if (!s.known_hosts.empty()) opt("UserKnownHostsFile=" + resolve_path(s.known_hosts, cwd));
+  // Unchecked keys are not remembered either: with StrictHostKeyChecking=no, ssh adds every
+  // new key to the user's known_hosts, and a later run that checks keys would trust a key
+  // no one ever checked.
+  if (!s.strict_host_keys) opt("UserKnownHostsFile=/dev/null");
+  else if (!s.known_hosts.empty()) opt("UserKnownHostsFile=" + resolve_path(s.known_hosts, cwd));
   for (const std::string* id : {&s.identity, &h.identity}) {
     if (id->empty()) continue;
     a.push_back("-i");

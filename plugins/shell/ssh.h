@@ -2,7 +2,8 @@
 //
 // Local side: one `ssh` per host (started through sys::Env), with
 //   BatchMode=yes (never a prompt), StrictHostKeyChecking=yes (unless
-//   targets.ssh.strict_host_keys: false), ControlMaster=auto + ControlPersist in a private
+//   targets.ssh.strict_host_keys: false — then UserKnownHostsFile=/dev/null, so that the
+//   keys accepted unchecked are never written to a known_hosts a later run trusts), ControlMaster=auto + ControlPersist in a private
 //   0700 folder (one connection per host, shared by a run's steps, checks and rollbacks),
 //   ServerAlive probes (a dead link fails the host within ~30 s), no pty, no agent or X11
 //   forwarding; then targets.ssh (-F, UserKnownHostsFile, -i) and the inventory's

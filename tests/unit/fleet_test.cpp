@@ -141,6 +141,8 @@ TEST_CASE("FleetPattern.AnsibleOperators") {
   CHECK(select(inv, "db,bastion") == "bastion,db-a.example.com,db-b.example.com");  // inventory order
   CHECK(select(inv, "api-*") == "api-1,api-2,api-3,api-7");
   CHECK(select(inv, "~db-[ab]\\.example") == "db-a.example.com,db-b.example.com");
+  CHECK(select(inv, "~api-[12]") == "api-1,api-2");  // a regex ending in a class, not a subscript
+  CHECK(select(inv, "~api-[37]") == "api-3,api-7");
   CHECK(select(inv, "api[0]") == "api-1");
   CHECK(select(inv, "api[-1]") == "api-7");
   CHECK(select(inv, "api[1:3]") == "api-2,api-3");
