@@ -1,6 +1,7 @@
 // The JSON API (contract §7) and the actions it shares with the pages: start a run,
 // answer, note, abort. Answers and notes go through the store to whichever engine drives
 // the run (here, another server, a CLI anywhere), as `runbook approve` / `note` do.
+#include <charconv>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -177,7 +178,13 @@ Outcome Server::api(const Request& r, const Identity& who, const std::vector<std
   size_t n = parts.size();
   if (n < 2 || parts[1] != "runs") return reply(fail(404, "no such route"));
   if (n == 2 && r.method == "GET") {
-    int limit = r.query.count("limit") ? std::atoi(r.query.at("limit").c_str()) : 50;
+    int limit = 50;
+    if (r.query.count("limit")) {
+      const std::string& q = r.query.at("limit");
+      auto [end, ec] = std::from_chars(q.data(), q.data() + q.size(), limit);
+      if (ec != std::errc() || end != q.data() + q.size() || limit < 1)
+        return reply(fail(400, "limit: a whole number, 1 to 1000"));
+    }
     Value arr = Value::array();
     for (auto& run : store_.runs(std::clamp(limit, 1, 1000))) arr.push_back(cli::run_row_json(run));
     out.response = json_response(200, arr);

@@ -94,6 +94,10 @@ def kill9_and_sigterm(wd, toks):
         v = s.wait_run(toks["alice"], run, lambda v: v["status"] != "running", timeout=30, what="the run ends")
         eq(v["status"], "recovered", "a server started again takes the run over and it recovers")
         tl = s.get(f"/api/runs/{run}/timeline", token=toks["alice"])[3]
+        for bad in ("abc", "0", "5x", "-3"):
+            eq(s.get(f"/api/runs?limit={bad}", token=toks["alice"])[0], 400, f"GET /api/runs?limit={bad} is refused")
+        st, _, _, runs = s.get("/api/runs?limit=1", token=toks["alice"])
+        check(st == 200 and len(runs) == 1, f"GET /api/runs?limit=1 lists one run: {st} {runs}")
         resumed = [e for e in tl if e["type"] == "run.resumed"]
         check(resumed and resumed[0]["data"].get("operator") == "alice",
               f"run.resumed, keeping the run's operator: {resumed}")
