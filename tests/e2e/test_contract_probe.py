@@ -133,7 +133,126 @@ steps:
     check(failed and "not a duration" in failed[0]["data"]["error"], "wait input: bad duration fails the step")
 
 
+def json_cases(wd):
+    # `--json makes every command print JSON`: --dry-run too (nothing journaled, secrets
+    # masked), and validate lists each problem with its line and column.
+    wd.file("dry.yaml", """
+runbook: dry
+title: Dry run as JSON
+objectives: { rto: 5m }
+inputs:
+  pw: { default: hunter2, secret: true }
+steps:
+  touch:
+    budget: 1m
+    shell: echo "$PW" > touched
+    env: { PW: "${{ inputs.pw }}" }
+    verify:
+      - shell: test -f touched
+    next: done
+  done:
+    end: recovered
+""")
+    p = rbtest.run(["--store", wd.store, "run", "dry.yaml", "--dry-run", "--json"], cwd=wd.path)
+    eq(p.returncode, 0, "dry-run --json: exit code " + p.err)
+    try:
+        plan = json.loads(p.out)
+    except ValueError:
+        plan = {}
+    check(plan.get("dry_run") is True, "dry-run --json: one JSON object: " + p.out[:200])
+    eq([s["id"] for s in plan.get("steps", [])], ["touch", "done"], "dry-run --json: the path")
+    eq(plan.get("steps", [{}])[0].get("budget_ms"), 60000, "dry-run --json: budgets")
+    check("hunter2" not in p.out, "dry-run --json: secret masked")
+    check(not os.path.exists(os.path.join(wd.path, "touched")), "dry-run --json: nothing executed")
+    runs = rbtest.run(["--json", "--store", wd.store, "runs"], cwd=wd.path)
+    eq([r["id"] for r in json.loads(runs.out or "[]") if r["runbook"] == "dry"], [], "dry-run --json: nothing journaled")
+
+    wd.file("broken.yaml", "runbook: broken\ntitle: t\nsteps:\n  a:\n    shell: 'true'\n    next: nowhere\n")
+    p = rbtest.run(["validate", "--json", "broken.yaml", "dry.yaml"], cwd=wd.path)
+    eq(p.returncode, 2, "validate --json: exit 2")
+    res = json.loads(p.out)
+    eq([r["valid"] for r in res], [False, True], "validate --json: validity per file")
+    errs = res[0].get("errors", [])
+    check(errs and errs[0]["line"] == 6 and errs[0]["col"] == 11 and "nowhere" in errs[0]["message"],
+          f"validate --json: the error with its position: {errs}")
+    check("broken.yaml:6:11:" in p.err, "validate --json: FILE:LINE:COL on stderr too")
+
+
+def status_cases(wd):
+    # `status`: the RTO clock with its projected finish (elapsed + the budgets left on the
+    # planned path); an interrupted run's clock keeps counting (resume continues it).
+    wd.file("clock.yaml", """
+runbook: clock
+title: Clock
+objectives: { rto: 10m }
+steps:
+  one:
+    budget: 1m
+    shell: "true"
+    next: two
+  two:
+    budget: 2m
+    shell: sleep 30
+    next: three
+  three:
+    budget: 3m
+    shell: "true"
+    next: done
+  done:
+    end: recovered
+""")
+    proc = subprocess.Popen([rbtest.BIN, "--json", "--store", wd.store, "run", "clock.yaml"], cwd=wd.path,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        rid = None
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            line = proc.stdout.readline().decode()
+            if not line:
+                break
+            e = json.loads(line)
+            rid = rid or e["data"].get("run")
+            if e["type"] == "step.started" and e["step"] == "two":
+                break
+        st = json.loads(rbtest.run(["--json", "--store", wd.store, "status", rid], cwd=wd.path).out)
+        proj = st.get("rto_projected_ms")
+        # two's 2m (less the moment it has run) + three's 3m, after the elapsed time.
+        check(proj is not None and 290000 < proj <= 300000 + st["rto_elapsed_ms"],
+              f"status --json: projected finish {proj}")
+        eq(st.get("rto_projected_met"), True, "status --json: projected within the RTO")
+        text = rbtest.run(["--store", wd.store, "status", rid], cwd=wd.path).out
+        check("projected finish 5m" in text, "status: projected finish shown: " + text)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    eq(proc.returncode, 3, "SIGINT: exit 3")
+    first = json.loads(rbtest.run(["--json", "--store", wd.store, "status", rid], cwd=wd.path).out)
+    time.sleep(1.2)
+    st = json.loads(rbtest.run(["--json", "--store", wd.store, "status", rid], cwd=wd.path).out)
+    eq(st["status"], "interrupted", "interrupted: status")
+    eq(st["current_step_state"], "interrupted", "interrupted: the step's state")
+    check(st["rto_elapsed_ms"] >= first["rto_elapsed_ms"] + 1000,
+          f"interrupted: the clock keeps counting ({first['rto_elapsed_ms']} then {st['rto_elapsed_ms']})")
+    eq(st.get("rto_met"), None, "interrupted: RTO met undecided")
+    text = rbtest.run(["--store", wd.store, "status", rid], cwd=wd.path).out
+    check("so far" in text and "at the end" not in text, "interrupted: status says the clock runs: " + text)
+    row = json.loads(rbtest.run(["--json", "--store", wd.store, "runs"], cwd=wd.path).out)[0]
+    check(row.get("started") == row["started_at"] and isinstance(row.get("duration_ms"), int),
+          f"runs --json: started and duration_ms: {row}")
+    eq(row.get("rto_met"), None, "runs --json: an interrupted run's RTO met is undecided")
+    p = rbtest.run(["--store", wd.store, "abort", rid, "--no-rollback"], cwd=wd.path)
+    eq(p.returncode, 3, "abort: exit 3")
+    p = rbtest.run(["--store", wd.store, "abort", rid], cwd=wd.path)
+    eq(p.returncode, 2, "abort of an ended run: exit 2")
+    check("nothing to abort" in p.err, "abort of an ended run says so: " + p.err)
+
+
 with Workdir() as wd:
     defaults_cases(wd)
     wait_cases(wd)
+    json_cases(wd)
+    status_cases(wd)
 done()
