@@ -2,6 +2,7 @@
 // of name, help and a function that declares the subcommand's flags and returns what
 // runs it; parsing is CLI11's, kept to this one translation unit. describe() turns the
 // parsed table into plain values (cli/spec.h) for the man pages and shell completions.
+#include <charconv>
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -110,7 +111,17 @@ Runner add_approve(CLI::App& c) {
 Runner add_runs(CLI::App& c) {
   auto limit = flags<int>();
   *limit = 20;
-  c.add_option("--limit", *limit, "How many (newest first)")->type_name("N")->check(CLI::PositiveNumber);
+  c.add_option("--limit", *limit, "How many (newest first)")
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            long long n = 0;
+            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+            if (ec != std::errc() || p != s.data() + s.size() || n < 1)
+              return "'" + s + "' is not a whole number of runs (1 or more)";
+            return {};
+          },
+          "N >= 1"));
   return [limit](const Global& g) { return cmd_runs(g, *limit); };
 }
 

@@ -250,7 +250,31 @@ steps:
     check("nothing to abort" in p.err, "abort of an ended run says so: " + p.err)
 
 
+def approval_cases(wd):
+    # An approval bounded by the step's `timeout` (not the action's): unanswered is
+    # treated as rejected (on_reject), not as a failed step.
+    wd.file("ask-timeout.yaml", """
+runbook: ask-timeout
+title: Unanswered approval
+steps:
+  ask:
+    approval: { prompt: "Restore?" }
+    timeout: 300ms
+    next: done
+    on_reject: declined
+    on_failure: broke
+  declined: { end: aborted }
+  broke: { end: failed }
+  done: { end: recovered }
+""")
+    r = run_runbook(wd, "ask-timeout.yaml", timeout=20)
+    eq(r.code, 3, "approval step timeout: exit 3 (rejected path) " + r.proc.err)
+    eq([e["data"]["via"] for e in r.of("transition")], ["on_reject"], "approval step timeout: via on_reject")
+    eq(r.ended(), "aborted", "approval step timeout: run aborted")
+
+
 with Workdir() as wd:
+    approval_cases(wd)
     defaults_cases(wd)
     wait_cases(wd)
     json_cases(wd)
