@@ -209,19 +209,23 @@ int prepare(const Global& g, const ResumeFlags& f, Continuation& c) {
 // A live engine drives the run: ask it to give up, through the store, and wait for the
 // run to end (its rollbacks may take a while; the engine's own limits bound them).
 int abort_live(journal::Store& store, const journal::RunInfo& run, const std::string& by, bool no_rollback,
-               const std::string& store_arg) {
+               const std::string& store_arg, bool json) {
   if (auto s = store.post_request(run.id, "abort", {{"by", by}, {"no_rollback", no_rollback}}); !s.ok()) {
     error(s.message());
     return kEngine;
   }
-  fmt::print("abort of run {} sent to its engine; waiting for it to end…\n", run.id);
+  if (!json) fmt::print("abort of run {} sent to its engine; waiting for it to end…\n", run.id);
   std::fflush(stdout);
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto now = store.run(run.id);
     if (!now) return kEngine;
     if (now->status == "aborted" || now->status == "failed" || now->status == "recovered") {
-      fmt::print("run {} ended {}\n", run.id, now->status);
+      if (json)
+        fmt::print("{}\n", Value{{"run", run.id}, {"incident", run.incident}, {"status", now->status}, {"by", by},
+                                 {"rollback", !no_rollback}, {"via", "engine"}}
+                               .dump());
+      else fmt::print("run {} ended {}\n", run.id, now->status);
       return now->status == "aborted" ? kAborted : now->status == "failed" ? kFailed : kOk;
     }
     if (now->status != "running" || !engine_alive(store, *now)) {
@@ -256,7 +260,8 @@ int cmd_abort(const Global& g, const AbortFlags& f) {
     auto store = open_store_or_report(g);
     if (!store) return kEngine;
     auto run = store->run(f.run_id);
-    if (run && engine_alive(*store, *run)) return abort_live(*store, *run, by, f.no_rollback, store_flag(g));
+    if (run && engine_alive(*store, *run))
+      return abort_live(*store, *run, by, f.no_rollback, store_flag(g), g.json);
   }
   ResumeFlags rf;
   rf.run_id = f.run_id;

@@ -1,6 +1,7 @@
 #include "cli/common.h"
 #include "sys/env.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <filesystem>
 #include <random>
@@ -153,7 +154,12 @@ std::optional<Value> typed(const model::Input& in, const yaml::Node& n, std::str
       yaml::Node plain = n;
       plain.quoted = false;
       if (yaml::plain_is_bool(plain, &b)) return Value(b);
-      *why = fmt::format("input '{}' must be true or false, not '{}'", in.name, ellipsize(text, 40));
+      // What people type at 3 a.m.: yes/no, on/off, y/n, 1/0 (any case).
+      std::string low = text;
+      std::transform(low.begin(), low.end(), low.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (low == "yes" || low == "y" || low == "on" || low == "1") return Value(true);
+      if (low == "no" || low == "n" || low == "off" || low == "0") return Value(false);
+      *why = fmt::format("input '{}' must be true or false (or yes/no), not '{}'", in.name, ellipsize(text, 40));
       return std::nullopt;
     }
     case model::InputType::Duration: {

@@ -153,12 +153,15 @@ Runner add_export(CLI::App& c) {
   (*f)[1] = "markdown";
   (*f)[3] = "UTC";
   c.add_option("RUN_ID", (*f)[0], "The run")->required();
-  c.add_option("--format", (*f)[1], "markdown, json, html or junit")
-      ->type_name("FORMAT")
-      ->check(CLI::IsMember({"markdown", "json", "html", "junit"}));
+  CLI::Option* format = c.add_option("--format", (*f)[1], "markdown, json, html or junit (--json alone: json)")
+                            ->type_name("FORMAT")
+                            ->check(CLI::IsMember({"markdown", "json", "html", "junit"}));
   c.add_option("-o,--output", (*f)[2], "Write to FILE (0600) instead of stdout")->type_name("FILE");
   c.add_option("--tz", (*f)[3], "Time zone for clock times (default UTC)")->type_name("ZONE");
-  return [f](const Global& g) { return cmd_export(g, (*f)[0], (*f)[1], (*f)[2], (*f)[3]); };
+  // `--json makes every command print JSON`: without a --format, that is the json report.
+  return [f, format](const Global& g) {
+    return cmd_export(g, (*f)[0], g.json && format->count() == 0 ? "json" : (*f)[1], (*f)[2], (*f)[3]);
+  };
 }
 
 // --image and --store-secret, for every command that writes Kubernetes manifests.

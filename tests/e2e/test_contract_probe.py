@@ -178,6 +178,62 @@ steps:
     check("broken.yaml:6:11:" in p.err, "validate --json: FILE:LINE:COL on stderr too")
 
 
+def cli_json_cases(wd):
+    # Bool inputs take what people type (yes/no); `export --json` is the JSON report;
+    # `abort --json` of a run a live engine drives prints one JSON object.
+    wd.file("flag.yaml", """
+runbook: flag
+title: Bool input
+inputs:
+  force: { type: bool, default: false }
+steps:
+  show:
+    shell: echo "force=$F"
+    env: { F: "${{ inputs.force }}" }
+    outputs: { out: result.stdout }
+""")
+    r = run_runbook(wd, "flag.yaml", "--input", "force=yes")
+    eq(r.code, 0, "bool input yes: exit code " + r.proc.err)
+    ok = r.of("step.succeeded", "show")
+    eq(ok[0]["data"]["outputs"]["out"] if ok else None, "force=true\n", "bool input yes: true")
+    p = rbtest.run(["--store", wd.store, "run", "flag.yaml", "--input", "force=maybe"], cwd=wd.path)
+    eq(p.returncode, 2, "bool input maybe: exit 2")
+    p = rbtest.run(["--json", "--store", wd.store, "export", r.run_id], cwd=wd.path)
+    eq(p.returncode, 0, "export --json: exit code")
+    check(p.out.lstrip().startswith("{") and json.loads(p.out)["run"]["id"] == r.run_id, "export --json: JSON report")
+
+    wd.file("hold.yaml", """
+runbook: hold
+title: Hold
+steps:
+  ask:
+    approval: { prompt: "go?", timeout: 30s }
+    next: done
+  done: { end: recovered }
+""")
+    proc = subprocess.Popen([rbtest.BIN, "--json", "--store", wd.store, "run", "hold.yaml"], cwd=wd.path,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        rid = None
+        for _ in range(50):
+            e = json.loads(proc.stdout.readline().decode() or "{}")
+            rid = rid or e.get("data", {}).get("run")
+            if e.get("type") == "approval.requested":
+                break
+        p = rbtest.run(["--json", "--store", wd.store, "abort", rid], cwd=wd.path, timeout=30)
+        eq(p.returncode, 3, "abort --json: exit 3")
+        try:
+            v = json.loads(p.out)
+        except ValueError:
+            v = {}
+        eq((v.get("run"), v.get("status")), (rid, "aborted"), "abort --json: one JSON object: " + p.out)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def status_cases(wd):
     # `status`: the RTO clock with its projected finish (elapsed + the budgets left on the
     # planned path); an interrupted run's clock keeps counting (resume continues it).
@@ -278,5 +334,6 @@ with Workdir() as wd:
     defaults_cases(wd)
     wait_cases(wd)
     json_cases(wd)
+    cli_json_cases(wd)
     status_cases(wd)
 done()
