@@ -327,6 +327,11 @@ steps:
     eq(r.code, 3, "approval step timeout: exit 3 (rejected path) " + r.proc.err)
     eq([e["data"]["via"] for e in r.of("transition")], ["on_reject"], "approval step timeout: via on_reject")
     eq(r.ended(), "aborted", "approval step timeout: run aborted")
+    # `--answer ask=done` answers a manual step; for an approval it is a usage error
+    # before anything runs (it used to be refused when reached, then wait its timeout).
+    p = rbtest.run(["--store", wd.store, "run", "ask-timeout.yaml", "--answer", "ask=done"], cwd=wd.path, timeout=20)
+    eq(p.returncode, 2, "--answer approval=done: exit 2")
+    check("answer yes or no" in p.err, "--answer approval=done: says why: " + p.err)
 
 
 with Workdir() as wd:
