@@ -1,5 +1,7 @@
 #include "exec/attempt.h"
 
+#include "base/events.h"
+
 #include <csignal>
 #include <cstdlib>
 #include <fmt/format.h>
@@ -48,6 +50,7 @@ void Attempt::start(std::function<void(AttemptOutcome)> done) {
   }
   if (s_.wait_until) {
     until_.start(*s_.wait_until, s_, n_, PollMode::Forever, s_.wait_interval, [this](CheckResult r) {
+      until_event(r);
       if (timed_out_ || cancelled_ || !r.ok) return finish(StepOutcome::Failed, std::move(r.result), r.why);
       gates(std::move(r.result));
     });
@@ -75,6 +78,16 @@ void Attempt::action_done(plugin::Outcome out, bool timed_out) {
     return finish(out.unanswered ? StepOutcome::Unanswered : StepOutcome::Rejected, std::move(out.result), why);
   if (!ok) return finish(StepOutcome::Failed, std::move(out.result), why);
   gates(std::move(out.result));
+}
+
+void Attempt::until_event(const CheckResult& r) {
+  if (cancelled_) return;
+  Value data = {{"check", s_.wait_until->name}, {"until", true}, {"elapsed_ms", r.took.count()}, {"polls", r.polls}};
+  if (!r.result.empty()) data["result"] = summarize(r.result);
+  if (r.ok && !timed_out_) return rc_.emit(ev::kCheckPassed, s_.id, n_, data);
+  data["error"] = timed_out_ ? fmt::format("did not hold within {}", format_duration(*s_.timeout))
+                             : (r.why.empty() ? std::string("did not hold") : r.why);
+  rc_.emit(ev::kCheckFailed, s_.id, n_, data);
 }
 
 void Attempt::gates(Value result) {

@@ -42,6 +42,9 @@ class Attempt {
   void arm_deadline();
   void action_done(plugin::Outcome out, bool timed_out);
   void gates(Value result);
+  /// `wait: {until: …}` ended: check.passed, or check.failed when it did not hold in time
+  /// (nothing when the attempt was cancelled: abort, interrupt).
+  void until_event(const CheckResult& r);
   void finish(StepOutcome kind, Value result, std::string why);
   void stop_phase();
 
