@@ -81,6 +81,44 @@ steps:
     check("own-verify-first.yaml:5:3:" in p.err, "own verify-first: FILE:LINE:COL: " + p.err)
 
 
+def unknown_output_cases(wd):
+    # An output of a step that did not run is unknown: a step error naming it, never an
+    # empty string passed on to a command (`rm -rf "$DIR/"`). `&&` still guards it.
+    wd.file("not-run.yaml", """
+runbook: not-run
+title: Output of a step that did not run
+steps:
+  decide:
+    shell: "true"
+    choose:
+      - when: "false"
+        next: find
+      - next: guarded
+  find:
+    shell: echo /tmp/somewhere
+    outputs: { dir: result.stdout }
+    next: guarded
+  guarded:
+    shell: "true"
+    choose:
+      - when: steps.find.status == 'succeeded' && steps.find.outputs.dir != ''
+        next: clean
+      - next: clean
+  clean:
+    shell: echo "cleaning [$DIR]" > cleaned
+    env: { DIR: "${{ steps.find.outputs.dir }}" }
+    next: done
+  done: { end: recovered }
+""")
+    r = run_runbook(wd, "not-run.yaml", timeout=20)
+    eq(r.code, 1, "output of a step not run: exit 1 " + r.proc.err)
+    failed = r.of("step.failed", "clean")
+    check(failed and "step 'find' has not run" in failed[0]["data"]["error"],
+          "output of a step not run: the step error names it: " + r.dump())
+    eq(len(r.of("step.succeeded", "guarded")), 1, "output of a step not run: && guards the read")
+    check(not os.path.exists(os.path.join(wd.path, "cleaned")), "output of a step not run: the command never ran")
+
+
 def wait_cases(wd):
     # `wait: {until: …, interval, timeout}`: the wait's own timeout bounds the polling and
     # `on_timeout` takes the run on.
@@ -337,6 +375,7 @@ steps:
 with Workdir() as wd:
     approval_cases(wd)
     defaults_cases(wd)
+    unknown_output_cases(wd)
     wait_cases(wd)
     json_cases(wd)
     cli_json_cases(wd)
