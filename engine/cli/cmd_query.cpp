@@ -71,6 +71,7 @@ namespace {
 struct Where {
   std::string step, state = "-";
   int attempt = 0;
+  const journal::Event* asked = nullptr;  ///< the approval.requested of a step that waits
 };
 
 Where where_now(const journal::RunInfo& r, const std::vector<journal::Event>& events) {
@@ -82,11 +83,36 @@ Where where_now(const journal::RunInfo& r, const std::vector<journal::Event>& ev
       w.state = "running";
     } else if (e.type == ev::kStepSucceeded && e.step == w.step) w.state = "succeeded";
     else if (e.type == ev::kStepFailed && e.step == w.step) w.state = "failed";
-    else if (e.type == ev::kApprovalRequested && e.step == w.step) w.state = "waiting for approval";
+    else if (e.type == ev::kApprovalRequested && e.step == w.step) {
+      w.state = e.data.value("kind", std::string()) == "manual" ? "waiting for confirmation" : "waiting for approval";
+      w.asked = &e;
+    }
   }
+  if (w.state != "waiting for approval" && w.state != "waiting for confirmation") w.asked = nullptr;
   // A step left without an outcome by a run that stopped: paused (interrupted) or ended.
-  if (r.status != "running" && (w.state == "running" || w.state == "waiting for approval")) w.state = r.status;
+  if (r.status != "running" && (w.state == "running" || w.asked)) {
+    w.state = r.status;
+    w.asked = nullptr;
+  }
   return w;
+}
+
+// What a waiting approval or manual step asks (the fields runbook serve's API shows).
+Value waiting_json(const Where& w) {
+  if (!w.asked) return nullptr;
+  const Value& d = w.asked->data;
+  bool manual = d.value("kind", std::string()) == "manual";
+  Value v = {{"step", w.step},
+             {"kind", manual ? "manual" : "approval"},
+             {"prompt", d.value("prompt", std::string())},
+             {"second_person", d.value("second_person", false)},
+             {"show", d.value("show", Value::object())},
+             {"asked_at", w.asked->ts},
+             {"answers", manual ? Value{"done", "no"} : Value{"yes", "no"}}};
+  auto at = parse_time(w.asked->ts);
+  if (at && d.contains("timeout_ms") && d["timeout_ms"].is_number_integer())
+    v["deadline"] = rfc3339_ms(*at + Millis(d["timeout_ms"].get<long long>()));
+  return v;
 }
 
 }  // namespace
@@ -105,6 +131,7 @@ Value run_status_json(journal::Store& store, const journal::RunInfo& r, const st
   v["current_step"] = w.step.empty() ? Value(nullptr) : Value(w.step);
   v["current_step_state"] = w.state;
   v["attempt"] = w.attempt;
+  v["waiting"] = waiting_json(w);
   v["engine"] = live ? Value(held->holder) : Value(nullptr);
   if (r.status == "running" && !live) {
     v["engine_dead"] = gone;
@@ -209,6 +236,12 @@ int cmd_status(const Global& g, const std::string& run_id) {
   fmt::print("runbook {} — {}\n", r->runbook, r->title);
   fmt::print("started {} by {}\n", r->started_at, r->operator_name);
   if (!step.empty()) fmt::print("step {} (attempt {}): {}\n", step, attempt, step_state);
+  if (w.asked) {
+    Value q = waiting_json(w);
+    fmt::print("  {}\n  answer from anywhere: runbook{} approve {} {} {}{}\n", to_text(q["prompt"]), store_flag(g),
+               r->id, step, q["kind"] == "manual" ? "done|no" : "yes|no",
+               q["second_person"].get<bool>() ? " --as NAME (a second person)" : "");
+  }
   if (r->status == "running" && live) fmt::print("engine: {}\n", held->holder);
   else if (r->status == "running")
     fmt::print("engine: dead ({}) — continue with `runbook{} resume {}`\n", gone, store_flag(g), r->id);

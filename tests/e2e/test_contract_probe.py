@@ -258,6 +258,12 @@ steps:
             rid = rid or e.get("data", {}).get("run")
             if e.get("type") == "approval.requested":
                 break
+        st = json.loads(rbtest.run(["--json", "--store", wd.store, "status", rid], cwd=wd.path).out)
+        w = st.get("waiting") or {}
+        eq((w.get("step"), w.get("kind"), w.get("prompt"), w.get("answers")), ("ask", "approval", "go?", ["yes", "no"]),
+           "status --json: what the run waits for")
+        text = rbtest.run(["--store", wd.store, "status", rid], cwd=wd.path).out
+        check(f"approve {rid} ask yes|no" in text, "status: how to answer: " + text)
         p = rbtest.run(["--json", "--store", wd.store, "abort", rid], cwd=wd.path, timeout=30)
         eq(p.returncode, 3, "abort --json: exit 3")
         try:
