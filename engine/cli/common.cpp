@@ -266,6 +266,14 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
       fmt::print(stderr, "{}:{}:{}: input '{}' is required: give it with --input {}=VALUE or --inputs FILE\n", rb.file,
                  in.pos.line, in.pos.col, in.name, in.name);
       ok = false;
+    } else if (check_required && in.required && given.count(in.name) &&
+               (out[in.name].is_null() || (out[in.name].is_string() && trim(out[in.name].get<std::string>()).empty()))) {
+      // `--input db=$DB_URL` with the variable unset: a required input given empty is a
+      // mistake to stop on, not a value to run with.
+      fmt::print(stderr, "{}:{}:{}: input '{}' is required but was given empty (`--input {}=` or an empty value "
+                         "in the inputs file): give it a value\n",
+                 rb.file, in.pos.line, in.pos.col, in.name, in.name);
+      ok = false;
     }
   }
   if (!ok) return std::nullopt;

@@ -236,6 +236,31 @@ steps:
     eq(ok[0]["data"]["outputs"]["out"] if ok else None, "force=true\n", "bool input yes: true")
     p = rbtest.run(["--store", wd.store, "run", "flag.yaml", "--input", "force=maybe"], cwd=wd.path)
     eq(p.returncode, 2, "bool input maybe: exit 2")
+    # A required input given empty (`--input db=$UNSET`) is exit 2 at the input's line,
+    # nothing journaled; an input with a default may be set to "".
+    wd.file("needs.yaml", """
+runbook: needs
+title: Required input
+inputs:
+  db: { description: the database }
+  note: { default: "x" }
+steps:
+  show:
+    shell: echo "$DB"
+    env: { DB: "${{ inputs.db }}" }
+""")
+    before = len(json.loads(rbtest.run(["--json", "--store", wd.store, "runs", "--limit", "1000"], cwd=wd.path).out))
+    for args in (["--input", "db="], ["--input", "db=  "]):
+        p = rbtest.run(["--store", wd.store, "run", "needs.yaml"] + args, cwd=wd.path)
+        eq(p.returncode, 2, f"required input given empty {args}: exit 2")
+        check("needs.yaml:5:3:" in p.err and "given empty" in p.err, "required input given empty: says so: " + p.err)
+    wd.file("empty-inputs.yaml", "db:\n")
+    p = rbtest.run(["--store", wd.store, "run", "needs.yaml", "--inputs", "empty-inputs.yaml"], cwd=wd.path)
+    eq(p.returncode, 2, "required input empty in the inputs file: exit 2")
+    after = len(json.loads(rbtest.run(["--json", "--store", wd.store, "runs", "--limit", "1000"], cwd=wd.path).out))
+    eq(after, before, "required input given empty: nothing journaled")
+    r = run_runbook(wd, "needs.yaml", "--input", "db=sqlite:x.db", "--input", "note=")
+    eq(r.code, 0, "an input with a default may be empty")
     p = rbtest.run(["--json", "--store", wd.store, "export", r.run_id], cwd=wd.path)
     eq(p.returncode, 0, "export --json: exit code")
     check(p.out.lstrip().startswith("{") and json.loads(p.out)["run"]["id"] == r.run_id, "export --json: JSON report")
