@@ -119,6 +119,33 @@ steps:
     check(not os.path.exists(os.path.join(wd.path, "cleaned")), "output of a step not run: the command never ran")
 
 
+def result_field_cases(wd):
+    # `result` of a built-in action has the fields the contract lists: a typo is an
+    # error at its FILE:LINE:COL (it was null, and the gate failed for no visible reason).
+    wd.file("typo.yaml", """
+runbook: typo
+title: Result typos
+steps:
+  a:
+    shell: "true"
+    outputs: { code: result.exitcode }
+    verify:
+      - http: { url: "http://127.0.0.1:9/" }
+        expect: result.status == 200 && result.json != null
+    next: b
+  b:
+    parallel:
+      - sql: { url: "sqlite:x.db", query: "SELECT 1 AS n" }
+    outputs: { n: "result.branches[0].rows[0].n", bad: result.branch }
+""")
+    p = rbtest.run(["validate", "typo.yaml"], cwd=wd.path)
+    eq(p.returncode, 2, "result typo: invalid")
+    check("typo.yaml:7:22: the result of this shell action has no 'exitcode'" in p.err and "did you mean 'exit_code'" in p.err,
+          "result typo: at its position with the fix: " + p.err)
+    check("typo.yaml:15:56:" in p.err and "'branch'" in p.err, "result typo in a parallel step: " + p.err)
+    eq(p.err.count("has no"), 2, "result typo: only the typos are reported")
+
+
 def wait_cases(wd):
     # `wait: {until: …, interval, timeout}`: the wait's own timeout bounds the polling and
     # `on_timeout` takes the run on.
@@ -407,6 +434,7 @@ with Workdir() as wd:
     approval_cases(wd)
     defaults_cases(wd)
     unknown_output_cases(wd)
+    result_field_cases(wd)
     wait_cases(wd)
     json_cases(wd)
     cli_json_cases(wd)
