@@ -114,6 +114,10 @@ class Renderer {
   virtual Value eval(const expr::Expression& e) = 0;
 };
 
+/// A duration parameter written as `${{ … }}` (yaml::want_duration_param), checked once
+/// rendered: throws RenderError at the parameter when `rendered[key]` is not a duration.
+void check_rendered_duration(const yaml::Node& params, const Value& rendered, const char* key);
+
 class Plugin {
  public:
   virtual ~Plugin() = default;

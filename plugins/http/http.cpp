@@ -389,7 +389,7 @@ class HttpPlugin : public plugin::Plugin {
     }
     if (auto* ih = p.get("idempotency_header"); ih && ih->is_scalar() && ih->quoted)
       if (auto why = http::header_problem(ih->scalar, "")) ctx.diag.error(yaml::text_pos(*ih), *why);
-    if (auto* t = p.get("timeout")) yaml::want_duration(*t, "'timeout'", ctx.diag);
+    if (auto* t = p.get("timeout")) yaml::want_duration_param(*t, "'timeout'", ctx.diag);
     if (auto* i = p.get("insecure")) yaml::want_bool(*i, "'insecure'", ctx.diag);
   }
 
@@ -417,6 +417,7 @@ class HttpPlugin : public plugin::Plugin {
         }
       }
     }
+    plugin::check_rendered_duration(p, out, "timeout");
     return out;
   }
 

@@ -59,8 +59,7 @@ class WaitPlugin : public plugin::Plugin {
     if (has_for == has_until)
       ctx.diag.error(p.pos, fmt::format("'wait' {} needs exactly one of 'for' (a duration) or 'until' (a check)", ctx.where));
     // `for: "${{ inputs.settle }}"` (a duration input) is checked once rendered.
-    if (auto* f = p.get("for"); f && !(f->is_scalar() && f->scalar.find("${{") != std::string::npos))
-      yaml::want_duration(*f, "'for'", ctx.diag);
+    if (auto* f = p.get("for")) yaml::want_duration_param(*f, "'for'", ctx.diag);
     if (auto* t = p.get("timeout")) yaml::want_duration(*t, "'timeout'", ctx.diag);
     if (p.get("interval") && !has_until) ctx.diag.error(p.entry("interval")->first.pos, "'interval' goes with 'until'");
   }

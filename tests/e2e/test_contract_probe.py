@@ -197,6 +197,32 @@ steps:
     failed = r.of("step.failed", "bad")
     check(failed and "not a duration" in failed[0]["data"]["error"], "wait input: bad duration fails the step")
 
+    # The other duration parameters of actions take a duration input too: http `timeout`,
+    # approval `timeout` (checked once rendered: a value that is not one fails the step).
+    urls = rbtest.http_urls()
+    if urls:
+        wd.file("param-durations.yaml", """
+runbook: param-durations
+title: Duration inputs in action parameters
+inputs:
+  limit: { type: duration, default: 300ms }
+  base: { default: "%s" }
+steps:
+  slow:
+    http: { url: "${{ inputs.base }}/slow/3000", timeout: "${{ inputs.limit }}" }
+    on_failure: ask
+    next: ask
+  ask:
+    approval: { prompt: "go?", timeout: "${{ inputs.limit }}" }
+    on_reject: done
+    next: done
+  done: { end: recovered }
+""" % urls["http"])
+        r = run_runbook(wd, "param-durations.yaml", timeout=30)
+        eq(r.code, 0, "duration params: exit code " + r.proc.err)
+        check(r.proc.elapsed < 2.5, f"duration params: both bounded by 300ms, took {r.proc.elapsed:.1f}s")
+        eq([e["data"]["via"] for e in r.of("transition")], ["on_failure", "on_reject"], "duration params: path")
+
 
 def json_cases(wd):
     # `--json makes every command print JSON`: --dry-run too (nothing journaled, secrets
