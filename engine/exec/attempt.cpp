@@ -72,6 +72,8 @@ void Attempt::start_verify_only(std::function<void(AttemptOutcome)> done) {
 void Attempt::action_done(plugin::Outcome out, bool timed_out) {
   test_kill_after_action();
   if (timed_out) timed_out_ = true;
+  // The action's own limit (http `timeout`) is a timeout too (contract §1: on_timeout).
+  if (out.timed_out && !timed_out && !out.cancelled) timed_out_ = own_timeout_ = true;
   std::string why;
   bool ok = rc_.judge(s_.expect, out, &why);
   if (!ok && out.rejected && !out.cancelled)
@@ -108,7 +110,11 @@ void Attempt::finish(StepOutcome kind, Value result, std::string why) {
     why = cancel_reason_;
   } else if (timed_out_) {
     kind = StepOutcome::TimedOut;
-    why = fmt::format("timed out after {}{}", format_duration(*s_.timeout), in_gates_ ? " in its verify gates" : "");
+    if (!own_timeout_ || in_gates_)
+      why = fmt::format("timed out after {}{}", format_duration(s_.timeout.value_or(Millis(0))),
+                        in_gates_ ? " in its verify gates" : "");
+    else if (why.empty())
+      why = "timed out";
   } else if (kind == StepOutcome::Succeeded) {
     why.clear();
   }

@@ -57,6 +57,7 @@ class Attempt {
   VerifyGates gates_;
   std::unique_ptr<sys::Timer> deadline_;
   bool timed_out_ = false, cancelled_ = false, in_gates_ = false;
+  bool own_timeout_ = false;  ///< the action's own limit (http `timeout`) passed, not the step's
   std::string cancel_reason_;
   std::function<void(AttemptOutcome)> done_;
 };

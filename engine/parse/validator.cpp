@@ -33,7 +33,8 @@ std::vector<std::string> result_fields(const std::string& kind, bool fleet) {
             "stderr_truncated", "output_cap", "signal", "pid", "json", "survivors", "error"};
   if (kind == "sql") return {"rows", "row_count", "affected", "statements", "duration_ms", "error"};
   if (kind == "http")
-    return {"status", "headers", "body", "json", "duration_ms", "url", "body_bytes", "body_truncated", "error"};
+    return {"status",     "headers",        "body",  "json",     "duration_ms",
+            "url",        "body_bytes",     "body_truncated", "error", "timed_out"};
   if (kind == "wait") return {"waited_ms", "error"};
   if (kind == "approval" || kind == "manual")
     return {"answered", "approved", "confirmed", "by", "via", "source", "comment", "note", "timed_out", "error"};
@@ -83,7 +84,11 @@ class Validator {
       if (!s.choose.empty() && s.choose.back().when && !s.continue_on_failure)
         d_.warning(s.choose.back().pos,
                    fmt::format("'choose' of step '{}' has no default entry: if no 'when' holds the step fails", s.id));
-      if (s.on_timeout && !s.timeout && !(s.kind == model::StepKind::Action && s.action.kind == "approval"))
+      // An approval, a manual step or an http request may bound itself (its own `timeout`).
+      bool own_limit = s.kind == model::StepKind::Action &&
+                       (s.action.kind == "approval" || s.action.kind == "manual" ||
+                        (s.action.kind == "http" && s.action.params.is_map() && s.action.params.get("timeout")));
+      if (s.on_timeout && !s.timeout && !own_limit)
         d_.warning(s.on_timeout->pos, fmt::format("step '{}' has 'on_timeout' but no 'timeout'", s.id));
     }
     if (start == rb_.step_index.end() || broken) return;

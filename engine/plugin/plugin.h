@@ -42,6 +42,7 @@ struct Outcome {
   bool cancelled = false;  ///< stopped by cancel() (timeout, abort, parallel sibling failed)
   bool rejected = false;   ///< approval/manual: answered no (or not at all)
   bool unanswered = false; ///< approval/manual: nobody answered in time
+  bool timed_out = false;  ///< the action's own time limit passed (http `timeout`): a timeout
   Value result = Value::object();
   std::string error;       ///< why it failed, for people (masked by the engine)
 };

@@ -280,6 +280,10 @@ struct Transfer : plugin::Running, std::enable_shared_from_this<Transfer> {
       plugin::Outcome o;
       o.error = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc);
       o.result = Value{{"error", o.error}, {"duration_ms", ms}};
+      if (rc == CURLE_OPERATION_TIMEDOUT) {
+        o.timed_out = true;  // the request's own `timeout`: the step timed out (on_timeout)
+        o.result["timed_out"] = true;
+      }
       return complete(std::move(o));
     }
     long status = 0;

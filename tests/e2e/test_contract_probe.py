@@ -210,18 +210,24 @@ inputs:
 steps:
   slow:
     http: { url: "${{ inputs.base }}/slow/3000", timeout: "${{ inputs.limit }}" }
-    on_failure: ask
+    on_timeout: ask
+    on_failure: broke
     next: ask
   ask:
     approval: { prompt: "go?", timeout: "${{ inputs.limit }}" }
     on_reject: done
     next: done
+  broke: { end: failed }
   done: { end: recovered }
 """ % urls["http"])
         r = run_runbook(wd, "param-durations.yaml", timeout=30)
         eq(r.code, 0, "duration params: exit code " + r.proc.err)
         check(r.proc.elapsed < 2.5, f"duration params: both bounded by 300ms, took {r.proc.elapsed:.1f}s")
-        eq([e["data"]["via"] for e in r.of("transition")], ["on_failure", "on_reject"], "duration params: path")
+        # The request's own `timeout` is a timeout (contract §1: on_timeout), not a failure.
+        eq(len(r.of("step.timed_out", "slow")), 1, "http timeout: step.timed_out")
+        p = rbtest.run(["validate", "param-durations.yaml"], cwd=wd.path)
+        check("on_timeout' but no 'timeout'" not in p.err, "http timeout: no warning about a missing timeout: " + p.err)
+        eq([e["data"]["via"] for e in r.of("transition")], ["on_timeout", "on_reject"], "duration params: path")
 
 
 def json_cases(wd):
