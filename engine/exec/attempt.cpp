@@ -87,7 +87,7 @@ void Attempt::until_event(const CheckResult& r) {
   Value data = {{"check", s_.wait_until->name}, {"until", true}, {"elapsed_ms", r.took.count()}, {"polls", r.polls}};
   if (!r.result.empty()) data["result"] = summarize(r.result);
   if (r.ok && !timed_out_) return rc_.emit(ev::kCheckPassed, s_.id, n_, data);
-  data["error"] = timed_out_ ? fmt::format("did not hold within {}", format_duration(*s_.timeout))
+  data["error"] = timed_out_ ? fmt::format("did not hold within {}", format_duration(s_.timeout.value_or(Millis(0))))
                              : (r.why.empty() ? std::string("did not hold") : r.why);
   rc_.emit(ev::kCheckFailed, s_.id, n_, data);
 }
