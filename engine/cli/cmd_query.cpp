@@ -72,6 +72,7 @@ struct Where {
   std::string step, state = "-";
   int attempt = 0;
   const journal::Event* asked = nullptr;  ///< the approval.requested of a step that waits
+  const journal::Event* ended = nullptr;  ///< run.ended: where the run stopped and why
 };
 
 Where where_now(const journal::RunInfo& r, const std::vector<journal::Event>& events) {
@@ -83,6 +84,7 @@ Where where_now(const journal::RunInfo& r, const std::vector<journal::Event>& ev
       w.state = "running";
     } else if (e.type == ev::kStepSucceeded && e.step == w.step) w.state = "succeeded";
     else if (e.type == ev::kStepFailed && e.step == w.step) w.state = "failed";
+    else if (e.type == ev::kRunEnded) w.ended = &e;
     else if (e.type == ev::kApprovalRequested && e.step == w.step) {
       w.state = e.data.value("kind", std::string()) == "manual" ? "waiting for confirmation" : "waiting for approval";
       w.asked = &e;
@@ -132,6 +134,10 @@ Value run_status_json(journal::Store& store, const journal::RunInfo& r, const st
   v["current_step_state"] = w.state;
   v["attempt"] = w.attempt;
   v["waiting"] = waiting_json(w);
+  if (w.ended) {
+    v["end_step"] = w.ended->step.empty() ? Value(nullptr) : Value(w.ended->step);
+    v["end_reason"] = w.ended->data.value("reason", std::string());
+  }
   v["engine"] = live ? Value(held->holder) : Value(nullptr);
   if (r.status == "running" && !live) {
     v["engine_dead"] = gone;
@@ -236,6 +242,7 @@ int cmd_status(const Global& g, const std::string& run_id) {
   fmt::print("runbook {} — {}\n", r->runbook, r->title);
   fmt::print("started {} by {}\n", r->started_at, r->operator_name);
   if (!step.empty()) fmt::print("step {} (attempt {}): {}\n", step, attempt, step_state);
+  if (w.ended) fmt::print("ended {}: {}\n", r->status, w.ended->data.value("reason", std::string()));
   if (w.asked) {
     Value q = waiting_json(w);
     fmt::print("  {}\n  answer from anywhere: runbook{} approve {} {} {}{}\n", to_text(q["prompt"]), store_flag(g),

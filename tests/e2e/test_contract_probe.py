@@ -433,6 +433,9 @@ steps:
     eq(row.get("rto_met"), None, "runs --json: an interrupted run's RTO met is undecided")
     p = rbtest.run(["--store", wd.store, "abort", rid, "--no-rollback"], cwd=wd.path)
     eq(p.returncode, 3, "abort: exit 3")
+    st = json.loads(rbtest.run(["--json", "--store", wd.store, "status", rid], cwd=wd.path).out)
+    check(st["status"] == "aborted" and str(st.get("end_reason")).startswith("aborted by "),
+          f"status of an ended run: how it ended: {st.get('end_reason')}")
     p = rbtest.run(["--store", wd.store, "abort", rid], cwd=wd.path)
     eq(p.returncode, 2, "abort of an ended run: exit 2")
     check("nothing to abort" in p.err, "abort of an ended run says so: " + p.err)
