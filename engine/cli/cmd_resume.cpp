@@ -56,14 +56,16 @@ std::optional<Value> resumed_inputs(const model::Runbook& rb, const journal::Run
 
 // The run must exist, still be running, and have an intact timeline (a damaged last
 // event, a torn write, is dropped and reported; damage before it is refused).
-int check_run(journal::Store& store, const std::string& run_id, std::optional<journal::RunInfo>* run) {
+int check_run(journal::Store& store, const std::string& run_id, std::optional<journal::RunInfo>* run,
+              const std::string& action) {
   *run = store.run(run_id);
   if (!*run) {
     error(fmt::format("no run '{}' in {}", run_id, store.describe()));
     return kInvalid;
   }
   if ((*run)->status != "running" && (*run)->status != "interrupted") {
-    error(fmt::format("run {} has already ended ({}); nothing to resume", run_id, (*run)->status));
+    error(fmt::format("run {} has already ended ({}); nothing to {}", run_id, (*run)->status,
+                      action == "abort" ? "abort" : "resume"));
     return kInvalid;
   }
   bool tail_only = false;
@@ -129,7 +131,7 @@ std::vector<std::string> stop_survivors(const std::vector<std::vector<std::strin
 
 int prepare_continuation(journal::Store& store, const Global& g, const ResumeFlags& f, Continuation& c) {
   c.store = &store;
-  if (int rc = check_run(*c.store, f.run_id, &c.run); rc != kOk) return rc;
+  if (int rc = check_run(*c.store, f.run_id, &c.run, f.action); rc != kOk) return rc;
   c.reg = make_registry(g);
   if (!(c.rb = load_or_report(c.run->file, *c.reg, true))) return kInvalid;
   if (c.rb->content_hash != c.run->content_hash && !f.allow_changed) {
@@ -207,19 +209,23 @@ int prepare(const Global& g, const ResumeFlags& f, Continuation& c) {
 // A live engine drives the run: ask it to give up, through the store, and wait for the
 // run to end (its rollbacks may take a while; the engine's own limits bound them).
 int abort_live(journal::Store& store, const journal::RunInfo& run, const std::string& by, bool no_rollback,
-               const std::string& store_arg) {
+               const std::string& store_arg, bool json) {
   if (auto s = store.post_request(run.id, "abort", {{"by", by}, {"no_rollback", no_rollback}}); !s.ok()) {
     error(s.message());
     return kEngine;
   }
-  fmt::print("abort of run {} sent to its engine; waiting for it to end…\n", run.id);
+  if (!json) fmt::print("abort of run {} sent to its engine; waiting for it to end…\n", run.id);
   std::fflush(stdout);
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto now = store.run(run.id);
     if (!now) return kEngine;
     if (now->status == "aborted" || now->status == "failed" || now->status == "recovered") {
-      fmt::print("run {} ended {}\n", run.id, now->status);
+      if (json)
+        fmt::print("{}\n", Value{{"run", run.id}, {"incident", run.incident}, {"status", now->status}, {"by", by},
+                                 {"rollback", !no_rollback}, {"via", "engine"}}
+                               .dump());
+      else fmt::print("run {} ended {}\n", run.id, now->status);
       return now->status == "aborted" ? kAborted : now->status == "failed" ? kFailed : kOk;
     }
     if (now->status != "running" || !engine_alive(store, *now)) {
@@ -254,7 +260,8 @@ int cmd_abort(const Global& g, const AbortFlags& f) {
     auto store = open_store_or_report(g);
     if (!store) return kEngine;
     auto run = store->run(f.run_id);
-    if (run && engine_alive(*store, *run)) return abort_live(*store, *run, by, f.no_rollback, store_flag(g));
+    if (run && engine_alive(*store, *run))
+      return abort_live(*store, *run, by, f.no_rollback, store_flag(g), g.json);
   }
   ResumeFlags rf;
   rf.run_id = f.run_id;

@@ -16,10 +16,11 @@ namespace rb::cli {
 
 namespace {
 
-// --dry-run: the path from start, each action rendered (secrets masked), budgets.
-// Nothing is executed or journaled.
-int dry_run_print(const model::Runbook& rb, plugin::Registry& reg, const Value& inputs,
-                  const std::set<std::string>& secrets, Masker& masker, const std::string& run_id) {
+// --dry-run: the path from start (breadth-first, the order an operator meets the steps
+// in), each action rendered (secrets masked), budgets and transitions, as JSON; printed
+// as text or, with --json, as one JSON object. Nothing is executed or journaled.
+Value dry_run_plan(const model::Runbook& rb, plugin::Registry& reg, const Value& inputs,
+                   const std::set<std::string>& secrets, Masker& masker, const std::string& run_id) {
   exec::RunState st(rb, masker);
   st.inputs = inputs;
   st.secret_inputs = secrets;
@@ -38,9 +39,7 @@ int dry_run_print(const model::Runbook& rb, plugin::Registry& reg, const Value& 
       return masker.mask(fmt::format("{} (rendered at run time: {})", a.kind, e.message));
     }
   };
-  fmt::print("DRY RUN of {} — {} (nothing is executed)\n", rb.id, rb.title);
-  if (rb.objectives.rto) fmt::print("RTO {}\n", format_duration(*rb.objectives.rto));
-  // Breadth-first from start: the order an operator meets the steps in.
+  Value steps = Value::array();
   std::vector<bool> seen(rb.steps.size(), false);
   std::vector<size_t> queue;
   if (auto it = rb.step_index.find(rb.start); it != rb.step_index.end()) {
@@ -49,33 +48,67 @@ int dry_run_print(const model::Runbook& rb, plugin::Registry& reg, const Value& 
   }
   for (size_t qi = 0; qi < queue.size(); ++qi) {
     const model::Step& s = rb.steps[queue[qi]];
-    fmt::print("\n{:>2}. {} — {}{}{}\n", qi + 1, s.id, s.label(), s.phase.empty() ? "" : " [" + s.phase + "]",
-               s.budget ? "  budget " + format_duration(*s.budget) : "");
-    if (s.kind == model::StepKind::End) fmt::print("    end: {}\n", model::to_string(s.end));
+    Value v = {{"id", s.id}, {"title", s.label()}, {"phase", s.phase},
+               {"budget_ms", s.budget ? Value(s.budget->count()) : Value(nullptr)}};
+    if (s.kind == model::StepKind::End) v["end"] = model::to_string(s.end);
     if (s.kind == model::StepKind::Action) {
-      if (s.wait_until) fmt::print("    wait until: {}\n", render(s.wait_until->action));
-      else fmt::print("    {}\n", render(s.action));
+      v["action"] = s.wait_until ? "wait until" : s.action.kind;
+      v["rendered"] = render(s.wait_until ? s.wait_until->action : s.action);
     }
-    for (auto& b : s.parallel) fmt::print("    ∥ {}\n", render(b.action));
+    if (s.kind == model::StepKind::Parallel) {
+      v["action"] = "parallel";
+      v["parallel"] = Value::array();
+      for (auto& b : s.parallel) v["parallel"].push_back(render(b.action));
+    }
+    v["verify"] = Value::array();
     for (auto& c : s.verify)
-      fmt::print("    gate '{}': {}{}\n", c.name, render(c.action), c.expect ? " expect " + c.expect->text : "");
-    if (s.rollback)
-      fmt::print("    rollback: {}{}\n", render(s.rollback->action),
-                 s.kind == model::StepKind::Action && s.action.targets && !s.rollback->action.targets &&
-                         s.rollback->action.kind == "shell"
-                     ? "\n      on the hosts where the step ran"
-                     : "");
-    if (s.implicit_end) fmt::print("    then: end recovered\n");
+      v["verify"].push_back({{"name", c.name}, {"rendered", render(c.action)},
+                             {"expect", c.expect ? Value(c.expect->text) : Value(nullptr)}});
+    if (s.rollback) {
+      v["rollback"] = render(s.rollback->action);
+      v["rollback_on_hosts"] = s.kind == model::StepKind::Action && s.action.targets &&
+                               !s.rollback->action.targets && s.rollback->action.kind == "shell";
+    }
+    if (s.implicit_end) v["then"] = "end recovered";
+    v["transitions"] = Value::array();
     for (auto& [to, via] : plan::transitions(s)) {
-      fmt::print("    → {} ({})\n", to, via);
+      v["transitions"].push_back({{"to", to}, {"via", via}});
       auto it = rb.step_index.find(to);
       if (it != rb.step_index.end() && !seen[it->second]) {
         seen[it->second] = true;
         queue.push_back(it->second);
       }
     }
+    steps.push_back(std::move(v));
   }
-  return kOk;
+  return {{"dry_run", true}, {"runbook", rb.id}, {"title", rb.title},
+          {"rto_ms", rb.objectives.rto ? Value(rb.objectives.rto->count()) : Value(nullptr)},
+          {"steps", std::move(steps)}};
+}
+
+void dry_run_text(const Value& plan) {
+  fmt::print("DRY RUN of {} — {} (nothing is executed)\n", to_text(plan["runbook"]), to_text(plan["title"]));
+  if (!plan["rto_ms"].is_null()) fmt::print("RTO {}\n", format_duration(Millis(plan["rto_ms"].get<long long>())));
+  int n = 0;
+  for (auto& v : plan["steps"]) {
+    std::string phase = to_text(v["phase"]);
+    fmt::print("\n{:>2}. {} — {}{}{}\n", ++n, to_text(v["id"]), to_text(v["title"]),
+               phase.empty() ? "" : " [" + phase + "]",
+               v["budget_ms"].is_null() ? "" : "  budget " + format_duration(Millis(v["budget_ms"].get<long long>())));
+    if (v.contains("end")) fmt::print("    end: {}\n", to_text(v["end"]));
+    if (v.contains("rendered"))
+      fmt::print("    {}{}\n", v["action"] == "wait until" ? "wait until: " : "", to_text(v["rendered"]));
+    if (v.contains("parallel"))
+      for (auto& b : v["parallel"]) fmt::print("    ∥ {}\n", to_text(b));
+    for (auto& c : v["verify"])
+      fmt::print("    gate '{}': {}{}\n", to_text(c["name"]), to_text(c["rendered"]),
+                 c["expect"].is_null() ? "" : " expect " + to_text(c["expect"]));
+    if (v.contains("rollback"))
+      fmt::print("    rollback: {}{}\n", to_text(v["rollback"]),
+                 v["rollback_on_hosts"].get<bool>() ? "\n      on the hosts where the step ran" : "");
+    if (v.contains("then")) fmt::print("    then: {}\n", to_text(v["then"]));
+    for (auto& t : v["transitions"]) fmt::print("    → {} ({})\n", to_text(t["to"]), to_text(t["via"]));
+  }
 }
 
 // --incident-start: when the incident began (the RTO clock's start); nullopt after an
@@ -180,7 +213,12 @@ int cmd_run(const Global& g, const RunFlags& f, std::string* run_id_out) {
   opts.secret_inputs = secret_inputs(*rb, *inputs, masker);
   if (run_id_out) *run_id_out = opts.run_id;
   if (!check_fleet_targets(*rb, *inputs, opts.secret_inputs, masker)) return kInvalid;
-  if (f.dry_run == "plain") return dry_run_print(*rb, *reg, *inputs, opts.secret_inputs, masker, opts.run_id);
+  if (f.dry_run == "plain") {
+    Value plan = dry_run_plan(*rb, *reg, *inputs, opts.secret_inputs, masker, opts.run_id);
+    if (g.json) fmt::print("{}\n", plan.dump());
+    else dry_run_text(plan);
+    return kOk;
+  }
 
   std::unique_ptr<journal::Store> store;
   opts.probes_only = f.dry_run == "probes";

@@ -1,6 +1,7 @@
 #include "cli/common.h"
 #include "sys/env.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <filesystem>
 #include <random>
@@ -153,7 +154,12 @@ std::optional<Value> typed(const model::Input& in, const yaml::Node& n, std::str
       yaml::Node plain = n;
       plain.quoted = false;
       if (yaml::plain_is_bool(plain, &b)) return Value(b);
-      *why = fmt::format("input '{}' must be true or false, not '{}'", in.name, ellipsize(text, 40));
+      // What people type at 3 a.m.: yes/no, on/off, y/n, 1/0 (any case).
+      std::string low = text;
+      std::transform(low.begin(), low.end(), low.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (low == "yes" || low == "y" || low == "on" || low == "1") return Value(true);
+      if (low == "no" || low == "n" || low == "off" || low == "0") return Value(false);
+      *why = fmt::format("input '{}' must be true or false (or yes/no), not '{}'", in.name, ellipsize(text, 40));
       return std::nullopt;
     }
     case model::InputType::Duration: {
@@ -259,6 +265,14 @@ std::optional<Value> resolve_inputs(const model::Runbook& rb, const std::string&
     if (check_required && in.required && !given.count(in.name) && out[in.name].is_null()) {
       fmt::print(stderr, "{}:{}:{}: input '{}' is required: give it with --input {}=VALUE or --inputs FILE\n", rb.file,
                  in.pos.line, in.pos.col, in.name, in.name);
+      ok = false;
+    } else if (check_required && in.required && given.count(in.name) &&
+               (out[in.name].is_null() || (out[in.name].is_string() && trim(out[in.name].get<std::string>()).empty()))) {
+      // `--input db=$DB_URL` with the variable unset: a required input given empty is a
+      // mistake to stop on, not a value to run with.
+      fmt::print(stderr, "{}:{}:{}: input '{}' is required but was given empty (`--input {}=` or an empty value "
+                         "in the inputs file): give it a value\n",
+                 rb.file, in.pos.line, in.pos.col, in.name, in.name);
       ok = false;
     }
   }

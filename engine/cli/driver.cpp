@@ -136,6 +136,13 @@ bool parse_answers(const model::Runbook& rb, const std::vector<std::string>& fla
       ok = false;
       continue;
     }
+    // Known before anything runs, so a usage error (exit 2), not a refusal found when the
+    // approval is reached (which then waited for its timeout).
+    if (!any_step && a->done && s->action.kind == "approval") {
+      error(fmt::format("--answer {}: '{}' is an approval: answer yes or no (done answers a manual step)", step, step));
+      ok = false;
+      continue;
+    }
     (*out)[step] = *a;
   }
   return ok;

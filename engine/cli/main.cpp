@@ -2,6 +2,7 @@
 // of name, help and a function that declares the subcommand's flags and returns what
 // runs it; parsing is CLI11's, kept to this one translation unit. describe() turns the
 // parsed table into plain values (cli/spec.h) for the man pages and shell completions.
+#include <charconv>
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -110,7 +111,17 @@ Runner add_approve(CLI::App& c) {
 Runner add_runs(CLI::App& c) {
   auto limit = flags<int>();
   *limit = 20;
-  c.add_option("--limit", *limit, "How many (newest first)")->type_name("N")->check(CLI::PositiveNumber);
+  c.add_option("--limit", *limit, "How many (newest first)")
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            long long n = 0;
+            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+            if (ec != std::errc() || p != s.data() + s.size() || n < 1)
+              return "'" + s + "' is not a whole number of runs (1 or more)";
+            return {};
+          },
+          "N >= 1"));
   return [limit](const Global& g) { return cmd_runs(g, *limit); };
 }
 
@@ -142,12 +153,15 @@ Runner add_export(CLI::App& c) {
   (*f)[1] = "markdown";
   (*f)[3] = "UTC";
   c.add_option("RUN_ID", (*f)[0], "The run")->required();
-  c.add_option("--format", (*f)[1], "markdown, json, html or junit")
-      ->type_name("FORMAT")
-      ->check(CLI::IsMember({"markdown", "json", "html", "junit"}));
+  CLI::Option* format = c.add_option("--format", (*f)[1], "markdown, json, html or junit (--json alone: json)")
+                            ->type_name("FORMAT")
+                            ->check(CLI::IsMember({"markdown", "json", "html", "junit"}));
   c.add_option("-o,--output", (*f)[2], "Write to FILE (0600) instead of stdout")->type_name("FILE");
   c.add_option("--tz", (*f)[3], "Time zone for clock times (default UTC)")->type_name("ZONE");
-  return [f](const Global& g) { return cmd_export(g, (*f)[0], (*f)[1], (*f)[2], (*f)[3]); };
+  // `--json makes every command print JSON`: without a --format, that is the json report.
+  return [f, format](const Global& g) {
+    return cmd_export(g, (*f)[0], g.json && format->count() == 0 ? "json" : (*f)[1], (*f)[2], (*f)[3]);
+  };
 }
 
 // --image and --store-secret, for every command that writes Kubernetes manifests.

@@ -1,5 +1,7 @@
 #include "exec/attempt.h"
 
+#include "base/events.h"
+
 #include <csignal>
 #include <cstdlib>
 #include <fmt/format.h>
@@ -48,6 +50,7 @@ void Attempt::start(std::function<void(AttemptOutcome)> done) {
   }
   if (s_.wait_until) {
     until_.start(*s_.wait_until, s_, n_, PollMode::Forever, s_.wait_interval, [this](CheckResult r) {
+      until_event(r);
       if (timed_out_ || cancelled_ || !r.ok) return finish(StepOutcome::Failed, std::move(r.result), r.why);
       gates(std::move(r.result));
     });
@@ -69,12 +72,24 @@ void Attempt::start_verify_only(std::function<void(AttemptOutcome)> done) {
 void Attempt::action_done(plugin::Outcome out, bool timed_out) {
   test_kill_after_action();
   if (timed_out) timed_out_ = true;
+  // The action's own limit (http `timeout`) is a timeout too (contract §1: on_timeout).
+  if (out.timed_out && !timed_out && !out.cancelled) timed_out_ = own_timeout_ = true;
   std::string why;
   bool ok = rc_.judge(s_.expect, out, &why);
   if (!ok && out.rejected && !out.cancelled)
     return finish(out.unanswered ? StepOutcome::Unanswered : StepOutcome::Rejected, std::move(out.result), why);
   if (!ok) return finish(StepOutcome::Failed, std::move(out.result), why);
   gates(std::move(out.result));
+}
+
+void Attempt::until_event(const CheckResult& r) {
+  if (cancelled_) return;
+  Value data = {{"check", s_.wait_until->name}, {"until", true}, {"elapsed_ms", r.took.count()}, {"polls", r.polls}};
+  if (!r.result.empty()) data["result"] = summarize(r.result);
+  if (r.ok && !timed_out_) return rc_.emit(ev::kCheckPassed, s_.id, n_, data);
+  data["error"] = timed_out_ ? fmt::format("did not hold within {}", format_duration(s_.timeout.value_or(Millis(0))))
+                             : (r.why.empty() ? std::string("did not hold") : r.why);
+  rc_.emit(ev::kCheckFailed, s_.id, n_, data);
 }
 
 void Attempt::gates(Value result) {
@@ -95,7 +110,11 @@ void Attempt::finish(StepOutcome kind, Value result, std::string why) {
     why = cancel_reason_;
   } else if (timed_out_) {
     kind = StepOutcome::TimedOut;
-    why = fmt::format("timed out after {}{}", format_duration(*s_.timeout), in_gates_ ? " in its verify gates" : "");
+    if (!own_timeout_ || in_gates_)
+      why = fmt::format("timed out after {}{}", format_duration(s_.timeout.value_or(Millis(0))),
+                        in_gates_ ? " in its verify gates" : "");
+    else if (why.empty())
+      why = "timed out";
   } else if (kind == StepOutcome::Succeeded) {
     why.clear();
   }

@@ -42,6 +42,9 @@ class Attempt {
   void arm_deadline();
   void action_done(plugin::Outcome out, bool timed_out);
   void gates(Value result);
+  /// `wait: {until: …}` ended: check.passed, or check.failed when it did not hold in time
+  /// (nothing when the attempt was cancelled: abort, interrupt).
+  void until_event(const CheckResult& r);
   void finish(StepOutcome kind, Value result, std::string why);
   void stop_phase();
 
@@ -54,6 +57,7 @@ class Attempt {
   VerifyGates gates_;
   std::unique_ptr<sys::Timer> deadline_;
   bool timed_out_ = false, cancelled_ = false, in_gates_ = false;
+  bool own_timeout_ = false;  ///< the action's own limit (http `timeout`) passed, not the step's
   std::string cancel_reason_;
   std::function<void(AttemptOutcome)> done_;
 };

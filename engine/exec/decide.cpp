@@ -78,6 +78,10 @@ Decision decide_next(const model::Step& s, StepOutcome o, const WhenFn& when) {
     case StepOutcome::Rejected: return rejected(s, when);
     case StepOutcome::TimedOut:
       if (s.on_timeout) return go(s.on_timeout->step, "on_timeout");
+      // An approval or manual step bounded by the step's own `timeout` was not answered
+      // in time: unanswered, so `on_reject` (contract §1), as with the action's timeout.
+      if (s.kind == model::StepKind::Action && (s.action.kind == "approval" || s.action.kind == "manual"))
+        return rejected(s, when);
       return failure_path(s, o, when);
     case StepOutcome::Failed: return failure_path(s, o, when);
   }

@@ -14,8 +14,11 @@ const Value* RunState::root(const std::string& name) const {
       for (auto& s : rb_.steps) {
         auto it = steps.find(s.id);
         StepState st = it == steps.end() ? StepState{} : it->second;
+        // A step that has not run has no outputs yet: null, so that reading one is a step
+        // error ("has not run") instead of an empty value (contract §1: an unknown name is
+        // a step error when it cannot be known statically).
         steps_value_[s.id] = {{"status", st.status},
-                              {"outputs", st.outputs},
+                              {"outputs", st.status == "pending" ? Value(nullptr) : st.outputs},
                               {"attempts", st.attempts},
                               {"duration_ms", st.duration_ms},
                               {"error", st.error}};

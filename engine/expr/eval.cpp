@@ -84,8 +84,18 @@ struct Eval {
                               size == 1 ? "" : "s"));
         return {b[static_cast<size_t>(i)], base.tainted};
       }
-      if (b.is_null())
+      if (b.is_null()) {
+        // steps.ID.outputs of a step that has not run is null (see exec::RunState): its
+        // outputs are unknown, a step error, never a silent empty value.
+        if (*path_ok && dotted->starts_with("steps.")) {
+          std::string_view d(*dotted);
+          size_t a = d.find('.', 6);
+          if (a != std::string_view::npos && d.substr(a).starts_with(".outputs."))
+            fail(n, fmt::format("step '{}' has not run: its output '{}' is not known", d.substr(6, a - 6),
+                                to_text(key)));
+        }
         fail(n, fmt::format("cannot read '{}' of null", to_text(key)));
+      }
       fail(n, fmt::format("cannot read '{}' of {}", to_text(key), type_name(b)));
     }
     return eval(n);

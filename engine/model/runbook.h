@@ -133,6 +133,7 @@ struct Step {
   std::optional<Check> rollback;
   bool continue_on_failure = false;
   Idempotent idempotent = Idempotent::Yes;
+  bool idempotent_from_defaults = false;  ///< `idempotent` came from `defaults`, not the step
   std::optional<bool> mutates;
   bool implicit_end = false;  ///< the last listed step without next/choose/end: ends recovered
 

@@ -28,8 +28,9 @@ const std::vector<std::string>& step_keys() {
 const std::vector<std::string> kTopKeys = {"runbook", "title",    "description", "severity", "objectives",
                                            "inputs",  "defaults", "start",       "steps"};
 const std::vector<std::string> kBuiltinActions = {"shell", "sql", "http", "wait", "approval", "manual"};
-const std::vector<std::string> kDefaultsKeys = {"timeout", "retry",      "budget", "env", "cwd",
-                                                "idempotent", "on_failure", "continue_on_failure"};
+const std::vector<std::string> kDefaultsKeys = {"timeout",    "retry",      "budget",
+                                                "env",        "cwd",        "idempotent",
+                                                "on_failure", "continue_on_failure", "mutates"};
 const std::vector<std::string> kCheckKeys = {"name", "expect", "within", "interval", "timeout", "mutates", "targets"};
 
 namespace {

@@ -223,6 +223,14 @@ void Parser::step_timing(const Node& v, const Node* defaults, Step& s) {
     if (s.timeout && s.timeout->count() == 0) d_.error(n->pos, "'timeout' must be greater than zero");
   }
   if (auto* n = pick(v, defaults, "retry")) retry(*n, s.retry);
+  // `wait: {until: …, timeout: 2m}`: the wait's own bound is the step's timeout (the
+  // smaller one when the step sets both), so `on_timeout` applies to it.
+  if (s.kind == model::StepKind::Action && s.action.kind == "wait" && s.action.params.is_map()) {
+    if (auto* n = s.action.params.get("timeout")) {
+      auto t = parse_duration(n->scalar);
+      if (t && t->count() > 0 && (!s.timeout || !v.get("timeout") || *t < *s.timeout)) s.timeout = t;
+    }
+  }
 }
 
 void Parser::retry(const Node& n, model::Retry& r) {
@@ -276,8 +284,16 @@ std::optional<model::Target> Parser::target(const Node& n, const char* what) {
 }
 
 void Parser::step_flow(const Node& v, const Node* defaults, Step& s) {
+  // `defaults` are for the steps that do something: an end step inherits nothing.
+  if (s.kind == model::StepKind::End) defaults = nullptr;
   if (auto* n = v.get("next")) s.next = target(*n, "'next'");
-  if (auto* n = pick(v, defaults, "on_failure")) s.on_failure = target(*n, "'on_failure'");
+  if (auto* n = v.get("on_failure")) {
+    s.on_failure = target(*n, "'on_failure'");
+  } else if (auto* d = defaults ? defaults->get("on_failure") : nullptr) {
+    // A default `on_failure: escalate` is not the escalate step's own: when it fails, the
+    // run ends failed instead of running it again forever.
+    if (!(d->is_scalar() && d->scalar == s.id)) s.on_failure = target(*d, "'on_failure'");
+  }
   if (auto* n = v.get("on_reject")) {
     s.on_reject = target(*n, "'on_reject'");
     if (s.kind == model::StepKind::Action && s.action.kind != "approval" && s.action.kind != "manual")
@@ -295,8 +311,9 @@ void Parser::step_flow(const Node& v, const Node* defaults, Step& s) {
     if (yaml::plain_is_bool(*n, &b)) s.idempotent = b ? model::Idempotent::Yes : model::Idempotent::No;
     else if (n->is_scalar() && n->scalar == "verify-first") s.idempotent = model::Idempotent::VerifyFirst;
     else d_.error(n->pos, "'idempotent' must be true, false or verify-first");
+    s.idempotent_from_defaults = !v.get("idempotent");
   }
-  if (auto* n = v.get("mutates")) s.mutates = want_bool(*n, "'mutates'", d_);
+  if (auto* n = pick(v, defaults, "mutates")) s.mutates = want_bool(*n, "'mutates'", d_);
   if (auto* n = v.get("rollback")) {
     if (auto c = check(*n, fmt::format("'rollback' of step '{}'", s.id))) s.rollback = std::move(c);
   }
@@ -352,8 +369,13 @@ void Parser::step_checks(const Node& v, Step& s) {
       if (auto* r = n->get("rpo")) s.record_rpo = expression(*r, "'record.rpo'");
     }
   }
-  if (s.idempotent == model::Idempotent::VerifyFirst && s.verify.empty())
-    d_.error(s.pos, fmt::format("step '{}' is idempotent: verify-first but has no verify checks", s.id));
+  if (s.idempotent == model::Idempotent::VerifyFirst && s.verify.empty()) {
+    // A default `idempotent: verify-first` says "never rerun blindly": a step with nothing
+    // to verify asks the operator on resume instead (`false`). Only the step's own
+    // verify-first without checks is an error.
+    if (s.idempotent_from_defaults) s.idempotent = model::Idempotent::No;
+    else d_.error(s.pos, fmt::format("step '{}' is idempotent: verify-first but has no verify checks", s.id));
+  }
 }
 
 std::optional<expr::Expression> Parser::expression(const Node& n, const char* what) {

@@ -22,6 +22,26 @@ const std::vector<std::string> kRunFields = {"id",      "incident", "elapsed",  
 const std::vector<std::string> kStepFields = {"outputs", "status", "attempts", "duration_ms", "error"};
 constexpr size_t kMaxNameErrors = 20;
 
+// The fields of a built-in action's `result` (contract §1 and the plugins that fill them),
+// so that a typo (`result.exitcode`) is an error at its position instead of a null that
+// makes a gate fail for no visible reason. Empty: not known statically (an external
+// plugin, a fleet action).
+std::vector<std::string> result_fields(const std::string& kind, bool fleet) {
+  if (fleet) return {};
+  if (kind == "shell")
+    return {"exit_code",   "stdout", "stderr", "duration_ms", "stdout_bytes", "stderr_bytes", "stdout_truncated",
+            "stderr_truncated", "output_cap", "signal", "pid", "json", "survivors", "error"};
+  if (kind == "sql") return {"rows", "row_count", "affected", "statements", "duration_ms", "error"};
+  if (kind == "http")
+    return {"status",     "headers",        "body",  "json",     "duration_ms",
+            "url",        "body_bytes",     "body_truncated", "error", "timed_out"};
+  if (kind == "wait") return {"waited_ms", "error"};
+  if (kind == "approval" || kind == "manual")
+    return {"answered", "approved", "confirmed", "by", "via", "source", "comment", "note", "timed_out", "error"};
+  if (kind == "parallel") return {"branches", "outcomes"};
+  return {};
+}
+
 class Validator {
  public:
   Validator(const Runbook& rb, const std::string& src, plugin::Registry& reg, Diagnostics& d)
@@ -64,7 +84,11 @@ class Validator {
       if (!s.choose.empty() && s.choose.back().when && !s.continue_on_failure)
         d_.warning(s.choose.back().pos,
                    fmt::format("'choose' of step '{}' has no default entry: if no 'when' holds the step fails", s.id));
-      if (s.on_timeout && !s.timeout && !(s.kind == model::StepKind::Action && s.action.kind == "approval"))
+      // An approval, a manual step or an http request may bound itself (its own `timeout`).
+      bool own_limit = s.kind == model::StepKind::Action &&
+                       (s.action.kind == "approval" || s.action.kind == "manual" ||
+                        (s.action.kind == "http" && s.action.params.is_map() && s.action.params.get("timeout")));
+      if (s.on_timeout && !s.timeout && !own_limit)
         d_.warning(s.on_timeout->pos, fmt::format("step '{}' has 'on_timeout' but no 'timeout'", s.id));
     }
     if (start == rb_.step_index.end() || broken) return;
@@ -84,6 +108,13 @@ class Validator {
   }
 
   // ---- names -------------------------------------------------------------------------
+  // `result` in the expressions that follow is the result of this action (kind "" when
+  // not known statically).
+  void result_of(const std::string& kind, bool fleet = false) {
+    result_kind_ = kind;
+    result_fields_ = result_fields(kind, fleet);
+  }
+
   void names(const expr::Expression& e, bool result_ok, const char* where) {
     // One report per distinct problem, at most kMaxNameErrors per expression: a generated
     // 60 KB condition must not flood the terminal (positions are computed only to report).
@@ -128,6 +159,10 @@ class Validator {
     } else if (root == "result") {
       if (!result_ok)
         return fmt::format("'result' is not available {} (only in expect, outputs, record and choose)", where);
+      if (ref.path.size() >= 2 && !result_fields_.empty() &&
+          std::find(result_fields_.begin(), result_fields_.end(), ref.path[1]) == result_fields_.end())
+        return fmt::format("the result of this {} action has no '{}' (it has {}){}", result_kind_, ref.path[1],
+                           join(result_fields_, ", "), did_you_mean_suffix(ref.path[1], result_fields_));
     } else if (root == "run") {
       if (ref.path.size() >= 2 && std::find(kRunFields.begin(), kRunFields.end(), ref.path[1]) == kRunFields.end())
         return fmt::format("run has no '{}'{}", ref.path[1], did_you_mean_suffix(ref.path[1], kRunFields));
@@ -265,6 +300,7 @@ class Validator {
 
   void check(const model::Check& c, const char* where) {
     action(c.action, where);
+    result_of(c.action.kind, c.action.targets.has_value());
     if (c.expect) names(*c.expect, true, "here");
   }
 
@@ -291,6 +327,11 @@ class Validator {
     for (auto& b : s.parallel) check(b, in_params);
     for (auto& c : s.verify) check(c, in_params);
     if (s.rollback) check(*s.rollback, "in a rollback");
+    // The step's own result: its action's, the `until` check's for a wait-until step.
+    if (s.kind == model::StepKind::Parallel) result_of("parallel");
+    else if (s.wait_until) result_of(s.wait_until->action.kind, s.wait_until->action.targets.has_value());
+    else if (s.kind == model::StepKind::Action) result_of(s.action.kind, s.action.targets.has_value());
+    else result_of("");
     if (s.expect) names(*s.expect, true, "here");
     for (auto& o : s.outputs) names(o.expr, true, "here");
     if (s.record_rpo) names(*s.record_rpo, true, "here");
@@ -320,6 +361,8 @@ class Validator {
   Diagnostics& d_;
   std::vector<std::string> step_ids_;
   std::vector<std::string> input_names_;
+  std::string result_kind_;
+  std::vector<std::string> result_fields_;
 };
 
 }  // namespace

@@ -42,6 +42,7 @@ struct Outcome {
   bool cancelled = false;  ///< stopped by cancel() (timeout, abort, parallel sibling failed)
   bool rejected = false;   ///< approval/manual: answered no (or not at all)
   bool unanswered = false; ///< approval/manual: nobody answered in time
+  bool timed_out = false;  ///< the action's own time limit passed (http `timeout`): a timeout
   Value result = Value::object();
   std::string error;       ///< why it failed, for people (masked by the engine)
 };
@@ -113,6 +114,10 @@ class Renderer {
   /// One expression's value. Throws RenderError.
   virtual Value eval(const expr::Expression& e) = 0;
 };
+
+/// A duration parameter written as `${{ … }}` (yaml::want_duration_param), checked once
+/// rendered: throws RenderError at the parameter when `rendered[key]` is not a duration.
+void check_rendered_duration(const yaml::Node& params, const Value& rendered, const char* key);
 
 class Plugin {
  public:

@@ -1,6 +1,18 @@
 #include "plugin/plugin.h"
 
+#include <fmt/format.h>
+
+#include "yaml/check.h"
+
 namespace rb::plugin {
+
+void check_rendered_duration(const yaml::Node& params, const Value& rendered, const char* key) {
+  if (!rendered.is_object() || !rendered.contains(key)) return;
+  std::string text = to_text(rendered[key]), why;
+  if (parse_duration(text, &why)) return;
+  const yaml::Node* at = params.is_map() ? params.get(key) : nullptr;
+  throw RenderError{at ? yaml::text_pos(*at) : SourcePos{}, fmt::format("'{}': {}", key, why)};
+}
 
 std::string Plugin::describe(const Value& params) const {
   return name() + " " + params.dump(-1, ' ', false, Value::error_handler_t::replace);

@@ -72,6 +72,11 @@ std::optional<Millis> want_duration(const Node& n, std::string_view what, Diagno
   return v;
 }
 
+bool want_duration_param(const Node& n, std::string_view what, Diagnostics& d) {
+  if (n.is_scalar() && n.scalar.find("${{") != std::string::npos) return true;
+  return want_duration(n, what, d).has_value();
+}
+
 bool want_map(const Node& n, std::string_view what, Diagnostics& d) {
   if (n.is_map()) return true;
   d.error(n.pos, fmt::format("{} must be a map, not {}", what, n.kind_name()));

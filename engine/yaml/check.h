@@ -27,6 +27,10 @@ std::optional<long long> want_int(const Node& n, std::string_view what, Diagnost
 std::optional<double> want_number(const Node& n, std::string_view what, Diagnostics& d,
                                   double min = 0);
 std::optional<Millis> want_duration(const Node& n, std::string_view what, Diagnostics& d);
+/// An action's duration parameter: a duration, or a `${{ … }}` (e.g. a duration input)
+/// that the plugin checks once rendered (plugin::check_rendered_duration). False after an
+/// error.
+bool want_duration_param(const Node& n, std::string_view what, Diagnostics& d);
 bool want_map(const Node& n, std::string_view what, Diagnostics& d);
 bool want_seq(const Node& n, std::string_view what, Diagnostics& d);
 

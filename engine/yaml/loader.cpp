@@ -199,7 +199,38 @@ class TreeBuilder : public YAML::EventHandler {
   void close() {
     Frame f = std::move(stack_.back());
     stack_.pop_back();
+    if (f.node.kind == Node::Kind::Map) merge_keys(f.node);
     add(std::move(f.node), f.anchor);
+  }
+
+  // YAML merge keys (`<<: *common`, `<<: [*a, *b]`): the merged maps' entries join the
+  // map where it does not set the key itself (its own keys win, the first merged map
+  // wins over later ones), as every YAML tool users know does it.
+  static void merge_keys(Node& map) {
+    std::vector<Entry> own, merged;
+    for (auto& e : map.entries) {
+      if (!(e.first.kind == Node::Kind::Scalar && e.first.style == 0 && e.first.scalar == "<<")) {
+        own.push_back(std::move(e));
+        continue;
+      }
+      std::vector<const Node*> sources;
+      if (e.second.kind == Node::Kind::Map) sources.push_back(&e.second);
+      if (e.second.kind == Node::Kind::Seq)
+        for (const Node& item : e.second.items)
+          if (item.kind == Node::Kind::Map) sources.push_back(&item);
+      if (sources.empty() || (e.second.kind == Node::Kind::Seq && sources.size() != e.second.items.size()))
+        throw LoadAbort{e.second.pos, "'<<' merges a map or a list of maps (e.g. <<: *common)"};
+      for (const Node* src : sources)
+        for (const Entry& m : src->entries) merged.push_back(m);
+    }
+    auto has = [](const std::vector<Entry>& v, const std::string& k) {
+      for (auto& x : v)
+        if (x.first.scalar == k) return true;
+      return false;
+    };
+    for (auto& m : merged)
+      if (!has(own, m.first.scalar)) own.push_back(std::move(m));
+    map.entries = std::move(own);
   }
 
   void add(Node n, YAML::anchor_t anchor) {

@@ -75,16 +75,21 @@ class AskPlugin : public plugin::Plugin {
     }
     for (const char* k : {"prompt", "instructions", "confirm"})
       if (auto* n = p.get(k)) yaml::want_string(*n, fmt::format("'{}'", k), ctx.diag);
-    if (auto* t = p.get("timeout")) yaml::want_duration(*t, "'timeout'", ctx.diag);
+    if (auto* t = p.get("timeout")) yaml::want_duration_param(*t, "'timeout'", ctx.diag);
   }
 
   bool default_mutates(const yaml::Node&) const override { return false; }
 
   Value render(const yaml::Node& params, plugin::Renderer& r) const override {
-    if (!params.is_map() || !params.get("show")) return r.render(params);
+    if (!params.is_map() || !params.get("show")) {
+      Value out = r.render(params);
+      plugin::check_rendered_duration(params, out, "timeout");
+      return out;
+    }
     yaml::Node rest = params;
     std::erase_if(rest.entries, [](auto& kv) { return kv.first.scalar == "show"; });
     Value out = r.render(rest);
+    plugin::check_rendered_duration(params, out, "timeout");
     out["show"] = render_show(*params.get("show"), r);
     return out;
   }

@@ -280,6 +280,10 @@ struct Transfer : plugin::Running, std::enable_shared_from_this<Transfer> {
       plugin::Outcome o;
       o.error = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc);
       o.result = Value{{"error", o.error}, {"duration_ms", ms}};
+      if (rc == CURLE_OPERATION_TIMEDOUT) {
+        o.timed_out = true;  // the request's own `timeout`: the step timed out (on_timeout)
+        o.result["timed_out"] = true;
+      }
       return complete(std::move(o));
     }
     long status = 0;
@@ -389,7 +393,7 @@ class HttpPlugin : public plugin::Plugin {
     }
     if (auto* ih = p.get("idempotency_header"); ih && ih->is_scalar() && ih->quoted)
       if (auto why = http::header_problem(ih->scalar, "")) ctx.diag.error(yaml::text_pos(*ih), *why);
-    if (auto* t = p.get("timeout")) yaml::want_duration(*t, "'timeout'", ctx.diag);
+    if (auto* t = p.get("timeout")) yaml::want_duration_param(*t, "'timeout'", ctx.diag);
     if (auto* i = p.get("insecure")) yaml::want_bool(*i, "'insecure'", ctx.diag);
   }
 
@@ -417,6 +421,7 @@ class HttpPlugin : public plugin::Plugin {
         }
       }
     }
+    plugin::check_rendered_duration(p, out, "timeout");
     return out;
   }
 

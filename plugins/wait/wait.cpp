@@ -14,6 +14,16 @@ class WaitRun : public plugin::Running {
   void start(Millis d) {
     timer_->arm(d, [this, d] { finish(false, d); });
   }
+  /// `for` rendered to something that is not a duration: the attempt fails, never a
+  /// silent zero-length wait.
+  void fail(std::string why) {
+    env_.post([d = std::exchange(done_, nullptr), why = std::move(why)] {
+      plugin::Outcome o;
+      o.completed = true;
+      o.error = why;
+      d(std::move(o));
+    });
+  }
   void cancel() override {
     if (!done_) return;
     timer_->cancel();
@@ -43,11 +53,14 @@ class WaitPlugin : public plugin::Plugin {
 
   void validate(const yaml::Node& p, const plugin::ValidateContext& ctx) const override {
     if (!yaml::want_map(p, fmt::format("'wait' {}", ctx.where), ctx.diag)) return;
-    yaml::check_keys(p, {"for", "until", "interval"}, fmt::format("in wait {}", ctx.where), ctx.diag);
+    // `timeout` bounds the wait like the step's own `timeout` (the parser merges the two).
+    yaml::check_keys(p, {"for", "until", "interval", "timeout"}, fmt::format("in wait {}", ctx.where), ctx.diag);
     bool has_for = p.get("for"), has_until = p.get("until");
     if (has_for == has_until)
       ctx.diag.error(p.pos, fmt::format("'wait' {} needs exactly one of 'for' (a duration) or 'until' (a check)", ctx.where));
-    if (auto* f = p.get("for")) yaml::want_duration(*f, "'for'", ctx.diag);
+    // `for: "${{ inputs.settle }}"` (a duration input) is checked once rendered.
+    if (auto* f = p.get("for")) yaml::want_duration_param(*f, "'for'", ctx.diag);
+    if (auto* t = p.get("timeout")) yaml::want_duration(*t, "'timeout'", ctx.diag);
     if (p.get("interval") && !has_until) ctx.diag.error(p.entry("interval")->first.pos, "'interval' goes with 'until'");
   }
 
@@ -60,7 +73,9 @@ class WaitPlugin : public plugin::Plugin {
 
   std::unique_ptr<plugin::Running> start(const Value& p, plugin::ActionContext& ctx, plugin::DoneFn done) override {
     auto run = std::make_unique<WaitRun>(*ctx.env, std::move(done));
-    run->start(parse_duration(to_text(p.value("for", Value("0s")))).value_or(Millis(0)));
+    std::string text = to_text(p.value("for", Value("0s")));
+    if (auto d = parse_duration(text)) run->start(*d);
+    else run->fail(fmt::format("wait 'for': '{}' is not a duration (use e.g. 250ms, 30s, 5m, 2h, 1h30m)", text));
     return run;
   }
 };

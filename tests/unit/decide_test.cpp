@@ -73,6 +73,10 @@ TEST_CASE("DecideTest.FailureTimeoutRejection") {
   CHECK(d.end);
   CHECK(d.end_state == model::EndState::Failed);
   CHECK(exec::decide_next(*rb.find("b"), exec::StepOutcome::Rejected, always(true)).next == "c");
+  // An approval whose step `timeout` expired was not answered: on_reject, not a failure.
+  auto u = exec::decide_next(*rb.find("b"), exec::StepOutcome::TimedOut, always(true));
+  CHECK(u.next == "c");
+  CHECK(u.via == "on_reject");
   auto c = exec::decide_next(*rb.find("c"), exec::StepOutcome::Failed, always(true));
   CHECK(c.next == "done");
   CHECK(c.via == "continue_on_failure");

@@ -110,6 +110,33 @@ steps:
   CHECK(h.env.spawned >= 4);
   CHECK(near(h.t(ev::kStepTimedOut, "waiting"), 5.0));
   CHECK(h.env.running == 0);
+  // The `until` check is a check (contract §1): it did not hold, check.failed says so.
+  auto failed = h.of(ev::kCheckFailed, "waiting");
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].data["until"] == true);
+  CHECK(failed[0].data["error"].get<std::string>().find("did not hold within 5s") != std::string::npos);
+}
+
+TEST_CASE("ExecutorTest.WaitUntilRecordsTheCheckThatHeld") {
+  Harness h;
+  auto r = h.run(R"(
+runbook: t
+title: t
+steps:
+  waiting:
+    wait:
+      until: { name: healthy, shell: "fail-until healthy 3" }
+      interval: 1s
+    timeout: 10s
+    next: done
+  done: { end: recovered }
+)");
+  CHECK(r.exit_code() == 0);
+  auto passed = h.of(ev::kCheckPassed, "waiting");
+  REQUIRE(passed.size() == 1);
+  CHECK(passed[0].data["check"] == "healthy");
+  CHECK(passed[0].data["polls"] == 3);
+  CHECK(h.of(ev::kCheckFailed, "waiting").empty());
 }
 
 TEST_CASE("ExecutorTest.BranchTimeoutAndCancelOnFirstFailure") {

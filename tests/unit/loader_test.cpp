@@ -41,3 +41,26 @@ TEST_CASE("LoaderTest.RejectsWhatYamlCppLetsThrough") {
     CHECK(d.has_errors());
   }
 }
+
+TEST_CASE("LoaderTest.MergeKeysJoinWhereTheMapDoesNotSetTheKey") {
+  Diagnostics d("x.yaml");
+  yaml::Node root;
+  REQUIRE(yaml::load_string("base: &b {timeout: 5s, retry: 2}\nother: &o {env: x, retry: 9}\n"
+                            "step:\n  <<: [*b, *o]\n  retry: 3\n  shell: 'true'\n",
+                            root, d));
+  const yaml::Node* s = root.get("step");
+  REQUIRE(s);
+  CHECK_FALSE(s->get("<<"));
+  CHECK(s->get("retry")->scalar == "3");    // the map's own key wins
+  CHECK(s->get("timeout")->scalar == "5s");  // merged
+  CHECK(s->get("env")->scalar == "x");       // from the second map
+  CHECK(s->get("shell")->scalar == "true");
+  // Only a plain `<<` merges, and only maps.
+  Diagnostics d2("x.yaml");
+  CHECK_FALSE(yaml::load_string("a:\n  <<: 5\n", root, d2));
+  REQUIRE(d2.list().size() == 1);
+  CHECK(d2.list()[0].pos == SourcePos{2, 7});
+  Diagnostics d3("x.yaml");
+  REQUIRE(yaml::load_string("a:\n  '<<': {k: v}\n", root, d3));
+  CHECK(root.get("a")->get("<<"));
+}
