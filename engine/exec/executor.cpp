@@ -337,6 +337,7 @@ struct Executor::Impl {
     }
     if (d.end) return end_run(d.end_state, d.reason, s.id);
     rc.emit(ev::kTransition, s.id, 0, {{"from", s.id}, {"to", d.next}, {"via", d.via}});
+    rc.st.steps[d.next].visits++;
     const Step* next = rb().find(d.next);
     if (!next) return end_run(model::EndState::Failed, fmt::format("step '{}' does not exist", d.next), s.id);
     enter(*next, 1);

@@ -77,6 +77,7 @@ struct Reading {
     p().mode = ResumePoint::Mode::Enter;
     p().step = e.data.value("to", std::string());
     p().attempt = 1;
+    p().steps[p().step].visits++;
     last_to = p().step;
   }
 

@@ -84,8 +84,14 @@ bool RunContext::judge(const std::optional<expr::Expression>& expect, const plug
   return out.ok;
 }
 
+// RUN/STEP/ATTEMPT on the first visit of a step; RUN/STEP/vN/ATTEMPT when a loop comes
+// back to it (N counts the visits), so that a plugin deduplicating on the key does not
+// drop the second notification of a retried procedure.
 std::string RunContext::idempotency_key(const model::Step& s, int attempt) const {
-  return fmt::format("{}/{}/{}", o.run_id, s.id, attempt);
+  auto it = st.steps.find(s.id);
+  int visit = (it == st.steps.end() ? 0 : it->second.visits) + (s.id == rb.start ? 1 : 0);
+  if (visit <= 1) return fmt::format("{}/{}/{}", o.run_id, s.id, attempt);
+  return fmt::format("{}/{}/v{}/{}", o.run_id, s.id, visit, attempt);
 }
 
 plugin::ActionContext RunContext::action_context(const model::Step& s, int att, std::optional<Millis> limit,

@@ -22,6 +22,9 @@ struct StepState {
   std::string status = "pending";  ///< pending | running | succeeded | failed | skipped
   Value outputs = Value::object();
   int attempts = 0;
+  /// Transitions into this step so far: a `choose` that loops back comes in again, and
+  /// each visit's attempts get their own idempotency keys.
+  int visits = 0;
   long long duration_ms = 0;
   std::string error;
   /// A fleet step that succeeded: the hosts where it ran (its rollback runs there).

@@ -483,3 +483,34 @@ TEST_CASE("ExecutorTest.ResumeRefusesWhileSurvivorsRun") {
   CHECK(d.status.kind() == ErrorKind::Engine);
   CHECK(d.status.message().find("pid 42") != std::string::npos);
 }
+
+TEST_CASE("ExecutorTest.ALoopBackGivesEachVisitItsOwnIdempotencyKey") {
+  Harness h;
+  auto r = h.run(R"(
+runbook: t
+title: t
+steps:
+  notify:
+    shell: "count notify"
+    next: fix
+  fix:
+    shell: "fail-until fix 2"
+    on_failure: notify
+    next: done
+  done: { end: recovered }
+)");
+  CHECK(r.exit_code() == 0);
+  auto key = [](const journal::Event& e) { return e.data["idempotency_key"].get<std::string>(); };
+  auto notify = h.of(ev::kStepStarted, "notify");
+  auto fix = h.of(ev::kStepStarted, "fix");
+  REQUIRE(notify.size() == 2);
+  REQUIRE(fix.size() == 2);
+  CHECK(key(notify[0]).ends_with("/notify/1"));
+  CHECK(key(notify[1]).ends_with("/notify/v2/1"));  // the loop came back: a new key
+  CHECK(key(fix[0]).ends_with("/fix/1"));
+  CHECK(key(fix[1]).ends_with("/fix/v2/1"));
+  // Replaying the timeline counts the same visits (a resume renders the same keys).
+  auto rp = exec::replay(h.rb, h.events);
+  CHECK(rp.point.steps["notify"].visits == 1);
+  CHECK(rp.point.steps["fix"].visits == 2);
+}
