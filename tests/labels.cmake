@@ -8,7 +8,7 @@
 # exercise the same engine paths as exec_test_processes and exec_test_lease on a whole sandbox.
 # runbook serve in a real browser (Chromium starts in seconds) and with real Prometheus and
 # Alertmanager (they take seconds to start and to scrape); the thousand event streams.
-foreach(t e2e_test_runbooks_sqlite e2e_test_runbooks_postgres e2e_test_runbooks_unrepaired e2e_test_html_report
+foreach(t e2e_test_runbooks_sqlite e2e_test_runbooks_postgres e2e_test_runbooks_unrepaired e2e_test_runbooks_nofault e2e_test_html_report
           e2e_test_protection_sqlite e2e_test_protection_postgres e2e_test_drills_seeds
           e2e_test_runbooks_unrepaired_postgres e2e_test_interrupt_sqlite e2e_test_interrupt_postgres
           exec_test_crash exec_test_drills exec_test_fleet package_deb

@@ -396,3 +396,23 @@ SCENARIOS = [
              unrepairable=lambda sb: {"provider_wait": "2s"}, neg_fault_env={"OUTAGE_SECONDS": "forever"},
              neg_end="escalate-provider", safe=po_safe),
 ]
+
+
+# ---- the fault absent -------------------------------------------------------------------------
+# Started on a healthy production (a false alarm, a run started twice) a runbook must leave it
+# as it was: `check` still passes, the run does not end failed, and the steps that change
+# production behind the operator's back never start. The steps named here are the ones the
+# runbook must not reach when it has nothing to repair.
+NO_FAULT_MUST_NOT_START = {
+    "database-disaster": ["emergency-backup", "approve-restore", "restore"],
+    "migration-failure": ["maintenance-on", "backup", "approve-rollback", "roll-back"],
+    "restore-verify": ["maintenance-on", "export", "approve-promote", "promote"],
+    "region-failover": ["declare", "promote-replica", "reroute"],
+    "region-failback": ["approve-failback", "maintenance-on", "promote-primary", "reroute"],
+    "credit-failure": ["approve-correction", "recalculate", "apply-refunds"],
+    "deployment-rollback": ["rollback", "redeploy", "maintenance-on"],
+    "api-node-recovery": ["drain", "stop-node", "clear-temp"],
+    "worker-crash": ["restart-worker"],
+    "dead-job-triage": ["requeue-transient", "ticket-internal-bugs", "notify-bad-input"],
+    "provider-outage": ["pause-queue", "banner", "notify-users"],
+}

@@ -4,13 +4,17 @@ injected for real. Before the fault `sandbox.py check` passes; after it, it fail
 (`--drill --yes`) must end `recovered` within its RTO; then `check` passes again, plus the
 runbook's own promises (ids kept, users named, nothing retried that must not be).
 
+With --no-fault each runbook that repairs something runs on a healthy production (the fault
+absent): it must end without failing, leave `check` passing and never start the steps that
+would change production (scenario_defs.NO_FAULT_MUST_NOT_START).
+
 With --negative each runbook meets a fault it cannot repair: the run ends `failed` (exit 1)
 at its escalation end step (whose title names who to call), production is left safe (the
 protection it engaged is still on) and `check` still fails.
 
 One sandbox serves the whole file (`up` again between scenarios).
 
-  scenarios.py [--backend sqlite|postgres] [--negative] [--only NAME[,NAME]]
+  scenarios.py [--backend sqlite|postgres] [--negative | --no-fault] [--only NAME[,NAME]]
 """
 import argparse
 import json
@@ -27,6 +31,7 @@ import scenario_defs as defs  # noqa: E402
 ap = argparse.ArgumentParser()
 ap.add_argument("--backend", default="sqlite")
 ap.add_argument("--negative", action="store_true")
+ap.add_argument("--no-fault", action="store_true")
 ap.add_argument("--only")
 args = ap.parse_args()
 if args.backend == "postgres" and not os.environ.get("RUNBOOK_TEST_PG_URL"):
@@ -97,6 +102,19 @@ def negative(sb, wd, sc):
     return f"{sc.name:22} {args.backend:8} failed safely at '{end}' in {wall:5.1f}s"
 
 
+def no_fault(sb, wd, sc):
+    sb.up()
+    r = run_runbook(wd, defs.book(sc.book), "--drill", "--yes", *sb.inputs(**sc.inputs), timeout=600)
+    end = (r.of("run.ended") or [{}])[-1].get("step")
+    eq((r.code, r.ended()), (0, "recovered"), f"{sc.book} (no fault): ends without failing at {end}\n{r.dump()[-3000:]}")
+    started = {e["step"] for e in r.of("step.started")}
+    for step in defs.NO_FAULT_MUST_NOT_START[sc.book]:
+        check(step not in started, f"{sc.book} (no fault): '{step}' never started (ran: {sorted(started)})")
+    code, out = sb.check()
+    eq(code, 0, f"{sc.book} (no fault): production still passes check\n{out}")
+    return f"{sc.book:22} {args.backend:8} nothing to repair: ended at '{end}'"
+
+
 with Workdir() as wd:
     sb = Sandbox(os.path.join(wd.path, "sb"), args.backend, start=False)
     results = []
@@ -106,10 +124,12 @@ with Workdir() as wd:
                 continue
             if args.negative and not sc.unrepairable:
                 continue
+            if args.no_fault and (sc.book not in defs.NO_FAULT_MUST_NOT_START or sc.name != sc.book):
+                continue
             if args.backend != "sqlite" and not sc.uses_database:
                 continue  # nothing in it depends on the database: SQLite proves it
             try:
-                results.append((negative if args.negative else positive)(sb, wd, sc))
+                results.append((no_fault if args.no_fault else negative if args.negative else positive)(sb, wd, sc))
             except Exception as e:  # noqa: BLE001
                 check(False, f"{sc.name}: {type(e).__name__}: {e}")
             finally:
