@@ -84,6 +84,11 @@ def dd_healthy(sb, r, _):
     check(rpo and rpo[0]["data"].get("met") is True, f"database-disaster: RPO measured and met ({rpo})")
     watch = r.of("step.succeeded", "watch-errors")
     check(bool(watch), "database-disaster: the watch gate ran")
+    check(r.of("step.succeeded", "health-check") and r.of("step.succeeded", "jobs-in-flight"),
+          "database-disaster: sign-in checked and the jobs in flight at the backup named (seeds 003 step 6, 000 section 3)")
+    told = [n["message"] for n in notifications(sb) if n["channel"] == "status-page"]
+    check(told and "restored from the backup" in told[-1] and "double billing" in told[-1],
+          f"database-disaster: users told on the status page (seed 000 step 4): {told}")
     handover = [e["data"]["prompt"] for e in r.of("approval.requested", "post-mortem")]
     check(handover and re.search(r"`runbook --store (/|postgres(ql)?://)\S+ export R\S+ --format markdown`", handover[0]),
           f"database-disaster: the post-mortem's export command carries the store in use ({handover})")
@@ -229,6 +234,8 @@ def sec_safe(sb, r):
 
 
 def rf_healthy(sb, r, _):
+    told = [n["message"] for n in notifications(sb) if n["channel"] == "status-page"]
+    check(told and "restored" in told[-1], f"region-failover: users told the service is restored (seed step 6): {told}")
     status, body = sb.health()
     eq((status, body.get("region")), (200, "secondary"), "region-failover: the load balancer serves the secondary")
     eq(sb.one("SELECT count(*) FROM jobs WHERE payload = 'failover e2e' AND status = 'done'", replica=True), 1,
