@@ -423,7 +423,7 @@ std::vector<Generated> generate(const DrillFlags& f, const std::vector<drill::Dr
     for (auto& d : drills) {
       tab += fmt::format("CRON_TZ={}\n", d.timezone);
       tab += fmt::format("{} {}\n", d.schedule.text,
-                         cron_command(fmt::format("cd {} && mkdir -p .runbook && {}{} >> .runbook/drill-{}.log 2>&1",
+                         cron_command(fmt::format("umask 077 && cd {} && mkdir -p .runbook && {}{} >> .runbook/drill-{}.log 2>&1",
                                                   shell_quote(dir), source, cmdline(d), d.name)));
     }
     files.push_back({"runbook-drills.crontab", tab});
@@ -433,7 +433,7 @@ std::vector<Generated> generate(const DrillFlags& f, const std::vector<drill::Dr
     for (auto& d : drills) {
       std::string unit = "runbook-drill-" + d.name;
       std::string exec = fmt::format("{} drill run {} --drills {}", unit_arg(exe), d.name, unit_arg(file));
-      files.push_back({unit + ".service", fmt::format("[Unit]\nDescription=runbook drill {} ({})\n\n[Service]\nType=oneshot\n"
+      files.push_back({unit + ".service", fmt::format("[Unit]\nDescription=runbook drill {} ({})\n\n[Service]\nType=oneshot\nUMask=0077\n"
                                                       "WorkingDirectory={}\n{}ExecStart={}\n",
                                                       d.name, unit_value(d.runbook), unit_value(dir), env_line, exec)});
       std::string timer = fmt::format("[Unit]\nDescription=Schedule of runbook drill {} (cron \"{}\" {})\n\n[Timer]\n", d.name,

@@ -1,6 +1,6 @@
 """Hostile or unlucky paths on the v2 surfaces (probe-c): what `drill install` writes for
 paths holding the characters crontab and systemd read as structure ('%', '$', quotes,
-backslashes, line breaks)."""
+backslashes, line breaks), and with cron's umask 022 the drill's log stays private."""
 import os
 import re
 import shutil
@@ -71,10 +71,13 @@ def drill_install(wd):
     line = [l for l in p.out.splitlines() if l and not l.startswith(("#", "CRON_TZ="))][0]
     cmd = cron_command(line)
     check(cmd.endswith(".runbook/drill-quick.log 2>&1"), f"cron runs the whole command, not a '%'-cut part: {cmd!r}")
-    r = subprocess.run(["/bin/sh", "-c", cmd], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(["/bin/sh", "-c", "umask 022; " + cmd], capture_output=True, text=True, timeout=60)
     eq(r.returncode, 0, f"the crontab command runs as cron would: {r.stderr}")
     log = open(os.path.join(d, ".runbook", "drill-quick.log")).read()
     check("recovered" in log or "passed" in log, f"the drill ran from its odd directory: {log[-400:]}")
+    # cron's umask is 022: the drill's log (step output, inputs) and its folder stay private
+    eq(oct(os.stat(os.path.join(d, ".runbook")).st_mode & 0o777), "0o700", "cron: .runbook is 0700")
+    eq(oct(os.stat(os.path.join(d, ".runbook", "drill-quick.log")).st_mode & 0o777), "0o600", "cron: the drill log is 0600")
 
     units = os.path.join(wd.path, "units")
     p = run(["drill", "install", "--systemd", "--drills", drills, "--dir", units], cwd=d)
@@ -83,6 +86,7 @@ def drill_install(wd):
     exec_line = re.search(r"^ExecStart=(.*)$", svc, re.M).group(1)
     eq(systemd_words(exec_line), [os.path.realpath(rbtest.BIN), "drill", "run", "quick", "--drills", drills],
        "ExecStart's words are the command, as systemd splits them")
+    check(re.search(r"^UMask=0077$", svc, re.M) is not None, "systemd: the service runs with UMask=0077")
     wdir = re.search(r"^WorkingDirectory=(.*)$", svc, re.M).group(1)
     eq(wdir.replace("%%", "%"), d, "WorkingDirectory is the directory, '%' doubled")
     check("%" not in wdir.replace("%%", ""), f"no specifier in WorkingDirectory: {wdir!r}")
