@@ -353,6 +353,57 @@ struct Generated {
   bool secret = false;  ///< holds the store URL: mode 0600, never printed
 };
 
+// A crontab line's command: cron turns an unescaped '%' into a line break (the rest becomes
+// the command's stdin), so every '%' is written as "\%" (cron removes the backslash).
+std::string cron_command(std::string_view cmd) {
+  std::string out;
+  for (char c : cmd) {
+    if (c == '%') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// A value of a systemd unit setting: '%' starts a specifier ("%%" is one '%').
+std::string unit_value(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    out += c;
+    if (c == '%') out += '%';
+  }
+  return out;
+}
+
+// One word of ExecStart= as systemd reads it, not as a shell does: double-quoted with C-style
+// escapes for '\' and '"', "%%" for a '%' (specifiers) and "$$" for a '$' (variables).
+std::string unit_arg(std::string_view v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '%' || c == '$') out += c;
+    out += c;
+  }
+  return out + "\"";
+}
+
+// `v` with control characters written as \xNN, for an error message.
+std::string printable(std::string_view v) {
+  std::string out;
+  for (char c : v)
+    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7F ? fmt::format("\\x{:02x}", static_cast<unsigned char>(c))
+                                                             : std::string(1, c);
+  return out;
+}
+
+// The first path or name that would end up in a generated line and holds a control
+// character (a line break would start a new crontab entry or unit setting).
+std::optional<std::string> unwritable(const std::vector<std::string>& values) {
+  for (auto& v : values)
+    for (char c : v)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return v;
+  return std::nullopt;
+}
+
 // crontab lines or systemd units (Kubernetes: cmd_k8s.cpp). The store URL (it may hold a
 // password) goes only into an environment file of mode 0600; entries reference it and no
 // command line carries it.
@@ -371,20 +422,22 @@ std::vector<Generated> generate(const DrillFlags& f, const std::vector<drill::Dr
     std::string tab = fmt::format("# runbook drills from {} (runbook drill install --cron)\n", file);
     for (auto& d : drills) {
       tab += fmt::format("CRON_TZ={}\n", d.timezone);
-      tab += fmt::format("{} cd {} && mkdir -p .runbook && {}{} >> .runbook/drill-{}.log 2>&1\n", d.schedule.text, shell_quote(dir), source,
-                         cmdline(d), d.name);
+      tab += fmt::format("{} {}\n", d.schedule.text,
+                         cron_command(fmt::format("umask 077 && cd {} && mkdir -p .runbook && {}{} >> .runbook/drill-{}.log 2>&1",
+                                                  shell_quote(dir), source, cmdline(d), d.name)));
     }
     files.push_back({"runbook-drills.crontab", tab});
   } else {
     if (!store.empty()) files.push_back({"runbook-drills.env", "RUNBOOK_STORE=" + *env_file_value(store) + "\n", true});
-    std::string env_line = store.empty() ? "" : "EnvironmentFile=" + env_path + "\n";
+    std::string env_line = store.empty() ? "" : "EnvironmentFile=" + unit_value(env_path) + "\n";
     for (auto& d : drills) {
       std::string unit = "runbook-drill-" + d.name;
-      files.push_back({unit + ".service", fmt::format("[Unit]\nDescription=runbook drill {} ({})\n\n[Service]\nType=oneshot\n"
+      std::string exec = fmt::format("{} drill run {} --drills {}", unit_arg(exe), d.name, unit_arg(file));
+      files.push_back({unit + ".service", fmt::format("[Unit]\nDescription=runbook drill {} ({})\n\n[Service]\nType=oneshot\nUMask=0077\n"
                                                       "WorkingDirectory={}\n{}ExecStart={}\n",
-                                                      d.name, d.runbook, dir, env_line, cmdline(d))});
+                                                      d.name, unit_value(d.runbook), unit_value(dir), env_line, exec)});
       std::string timer = fmt::format("[Unit]\nDescription=Schedule of runbook drill {} (cron \"{}\" {})\n\n[Timer]\n", d.name,
-                                      d.schedule.text, d.timezone);
+                                      unit_value(d.schedule.text), unit_value(d.timezone));
       for (auto& cal : drill::to_oncalendar(d.schedule, d.timezone)) timer += "OnCalendar=" + cal + "\n";
       timer += fmt::format("Persistent=true\nUnit={}.service\n\n[Install]\nWantedBy=timers.target\n", unit);
       files.push_back({unit + ".timer", timer});
@@ -410,6 +463,15 @@ int install(const Global& g, const DrillFlags& f, const std::vector<drill::Drill
     return kInvalid;
   }
   std::filesystem::path dir = f.dir.empty() ? std::filesystem::path() : std::filesystem::absolute(f.dir);
+  std::vector<std::string> written = {self_path(), std::filesystem::current_path().string(),
+                                      std::filesystem::absolute(f.file).string(), (dir / "runbook-drills.env").string()};
+  for (auto& d : drills) written.insert(written.end(), {d.runbook, d.timezone});
+  if (auto bad = unwritable(written)) {
+    error(fmt::format("drill install: the path or name '{}' holds a control character (a line break would start a new "
+                      "entry in the generated file): rename it",
+                      printable(*bad)));
+    return kInvalid;
+  }
   auto files = generate(f, drills, store, (dir / "runbook-drills.env").string());
   if (f.dir.empty()) {
     for (auto& gf : files) {

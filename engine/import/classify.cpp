@@ -389,11 +389,39 @@ std::optional<std::string> find_placeholder(std::string_view t, bool code_line) 
   return std::nullopt;
 }
 
+// The first character in `t` that shows differently from what runs: a C0 control other
+// than tab/newline (an ANSI escape or a lone CR hides text on a terminal), DEL, or a Unicode
+// format character (bidi overrides and isolates, zero-width spaces and joiners, word joiner,
+// BOM, soft hyphen, Arabic letter mark, Mongolian vowel separator, interlinear annotations).
+// Returned as "U+XXXX"; a draft never runs text a reviewer reads differently ("Trojan Source").
+std::optional<std::string> find_invisible(std::string_view t) {
+  auto at = [&](size_t i) { return static_cast<unsigned char>(t[i]); };
+  for (size_t i = 0; i < t.size(); ++i) {
+    unsigned c = at(i);
+    if ((c < 0x20 && c != '\t' && c != '\n' && !(c == '\r' && i + 1 < t.size() && t[i + 1] == '\n')) || c == 0x7F)
+      return fmt::format("U+{:04X}", c);
+    unsigned cp = 0;
+    if (c == 0xC2 && i + 1 < t.size()) cp = ((c & 0x1F) << 6) | (at(i + 1) & 0x3F);
+    else if (c == 0xD8 && i + 1 < t.size()) cp = ((c & 0x1F) << 6) | (at(i + 1) & 0x3F);
+    else if ((c == 0xE1 || c == 0xE2 || c == 0xEF) && i + 2 < t.size())
+      cp = ((c & 0x0F) << 12) | ((at(i + 1) & 0x3F) << 6) | (at(i + 2) & 0x3F);
+    bool hidden = (cp >= 0x80 && cp <= 0x9F) || cp == 0xAD || cp == 0x61C || cp == 0x180E ||
+                  (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+                  (cp >= 0x2060 && cp <= 0x2069) || cp == 0xFEFF || (cp >= 0xFFF9 && cp <= 0xFFFB);
+    if (hidden) return fmt::format("U+{:04X}", cp);
+  }
+  return std::nullopt;
+}
+
 BlockAction classify_block(std::string_view lang, std::string_view raw_code, int first_line) {
   bool sql = sql_language(lang);
   bool unlabelled = lang.empty();
   if (!sql && !unlabelled && !shell_language(lang))
     return manual(fmt::format("a '{}' block is not something runbook runs (line {})", lang, first_line));
+  if (auto inv = find_invisible(raw_code))
+    return manual(fmt::format("holds the invisible or direction-changing character {} (block at line {}): what runs "
+                              "would differ from what a reviewer reads",
+                              *inv, first_line));
   std::string commands = sql ? std::string(raw_code) : strip_prompts(lang, raw_code);
   std::string_view code = commands;
   if (code.find("${{") != std::string_view::npos)

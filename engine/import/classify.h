@@ -43,6 +43,10 @@ BlockAction classify_block(std::string_view lang, std::string_view code, int fir
 /// "CHANGEME"), if any. `code_line` also counts "..." (not in prose or comments).
 std::optional<std::string> find_placeholder(std::string_view text, bool code_line = true);
 
+/// The first character of `text` a reader does not see as what runs ("U+202E"): C0 controls
+/// but tab/newline/CRLF, DEL, C1 controls, bidi overrides/isolates, zero-width characters.
+std::optional<std::string> find_invisible(std::string_view text);
+
 /// True for the fence languages run as `shell` ("bash", "sh", …, and "" when it reads as
 /// commands) or `sql`.
 bool shell_language(std::string_view lang);

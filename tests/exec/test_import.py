@@ -224,6 +224,27 @@ def hostile(wd):
     eq(run(["validate", out]).returncode, 0, "and it validates")
 
 
+def invisible(wd):
+    """Trojan Source: a block whose shown text differs from what runs (bidi overrides, zero-width
+    characters, ANSI escapes, C1 controls) never becomes an action: it is a manual step."""
+    cases = {"bidi": "echo visible\u202e ;touch /tmp/x \u202c", "zw": "rm -rf /tmp/a\u200b/b",
+             "ansi": "echo ok\x1b[2Krm -rf ~", "bom": "\ufeffls", "c1": "ls\u0085x"}
+    for name, code in cases.items():
+        md = wd.file(f"inv-{name}.md", f"# Inv\n\n1. Do it\n\n```bash\n{code}\n```\n")
+        out = os.path.join(wd.path, f"inv-{name}.yaml")
+        p = run(["import", md, "-o", out])
+        eq(p.returncode, 0, f"{name}: imports: {p.err}")
+        steps = yaml.safe_load(open(out, encoding="utf-8"))["steps"]
+        ran = [k for k, s in steps.items() if "shell" in s or "sql" in s or "http" in s]
+        eq(ran, [], f"{name}: no step runs the block: {steps}")
+        check("invisible or direction-changing" in p.err, f"{name}: import says why: {p.err}")
+    md = wd.file("inv-ok.md", "# Inv\n\n1. Do it\n\n```bash\necho 'caf\u00e9 \u2713'\r\n```\n")
+    out = os.path.join(wd.path, "inv-ok.yaml")
+    eq(run(["import", md, "-o", out]).returncode, 0, "plain non-ASCII text imports")
+    steps = yaml.safe_load(open(out, encoding="utf-8"))["steps"]
+    check(any("shell" in s for s in steps.values()), f"visible non-ASCII and CRLF still run: {steps}")
+
+
 def random_documents(wd):
     """Whatever the Markdown, a draft that comes out validates (seeded token soup)."""
     import random
@@ -301,4 +322,5 @@ with Workdir() as wd:
     bad_input(wd)
     outputs(wd)
     hostile(wd)
+    invisible(wd)
 done()
