@@ -179,7 +179,7 @@ int emit(const Global& g, const std::string& dir, const std::vector<k8s::Manifes
       return kEngine;
     }
     written.insert(m.file);
-    if (!g.json) fmt::print("wrote {}{}\n", (d / m.file).string(), m.secret ? " (mode 0600: it holds the store URL)" : "");
+    if (!g.json) fmt::print("wrote {}{}\n", (d / m.file).string(), m.secret ? " (mode 0600: it holds a secret)" : "");
   }
   for (auto& e : fs::directory_iterator(d, ec)) {
     std::string name = e.path().filename().string();
@@ -210,6 +210,7 @@ int k8s_drills(const Global& g, const DrillFlags& f, const std::vector<drill::Dr
   std::string drills_path = bundle.files().front().path;
   std::vector<k8s::DrillJob> jobs;
   std::set<std::string> seen;
+  std::vector<std::string> secret_inputs;  // drills giving a secret input its value
   for (auto& d : drills) {
     auto rel = k8s::Bundle::relative(d.runbook, &why);
     if (!rel || !bundle.add(d.runbook, &why)) {
@@ -224,11 +225,24 @@ int k8s_drills(const Global& g, const DrillFlags& f, const std::vector<drill::Dr
     }
     if (seen.insert(*rel).second) add_fleet_files(*rb, bundle);
     jobs.push_back({d.name, *rel, d.schedule.text, d.timezone, drill_deadline_s(*rb)});
+    for (auto& in : d.inputs)
+      for (auto& decl : rb->inputs)
+        if (decl.secret && in.substr(0, in.find('=')) == decl.name)
+          secret_inputs.push_back(fmt::format("drill '{}' input '{}'", d.name, decl.name));
   }
   if (!fits(bundle)) return kInvalid;
+  // A ConfigMap is readable by anyone who may read the namespace's configuration: a drills
+  // file that gives a secret input its value goes into a Secret instead, never to the terminal.
+  if (!secret_inputs.empty() && f.dir.empty()) {
+    error(fmt::format("{}: {} {} a secret input a value; the drills file then goes into a Secret manifest of mode "
+                      "0600, never to the terminal: give --dir DIR",
+                      cmd, join(secret_inputs, ", "), secret_inputs.size() == 1 ? "gives" : "give"));
+    return kInvalid;
+  }
   std::vector<k8s::Manifest> files;
   if (auto s = k8s::secret_manifest(*store, "runbook drill install --k8s")) files.push_back(*s);
-  for (auto& m : k8s::drill_manifests(f.image, *store, bundle, drills_path, jobs)) files.push_back(std::move(m));
+  for (auto& m : k8s::drill_manifests(f.image, *store, bundle, drills_path, jobs, !secret_inputs.empty()))
+    files.push_back(std::move(m));
   return emit(g, f.dir, files, true);
 }
 

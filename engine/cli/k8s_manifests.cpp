@@ -100,8 +100,8 @@ Value container(const std::string& name, const std::string& image, const std::ve
   return c;
 }
 
-// The pod around `c`: non-root, the ConfigMap's files at their paths, /tmp writable.
-Value pod_spec(Value c, const std::string& config_map, const Bundle& bundle) {
+// The pod around `c`: non-root, the ConfigMap's (or Secret's) files at their paths, /tmp writable.
+Value pod_spec(Value c, const std::string& config_map, const Bundle& bundle, bool from_secret = false) {
   Value spec = Value::object();
   Value psc = Value::object();
   psc["runAsNonRoot"] = true;
@@ -119,9 +119,10 @@ Value pod_spec(Value c, const std::string& config_map, const Bundle& bundle) {
   }
   Value config = Value::object(), tmp = Value::object();
   config["name"] = "config";
-  config["configMap"]["name"] = config_map;
-  config["configMap"]["defaultMode"] = 0444;  // written in decimal (292): YAML 1.1 and 1.2 read 0444 differently
-  config["configMap"]["items"] = items;
+  const char* source = from_secret ? "secret" : "configMap";
+  config[source][from_secret ? "secretName" : "name"] = config_map;
+  config[source]["defaultMode"] = 0444;  // written in decimal (292): YAML 1.1 and 1.2 read 0444 differently
+  config[source]["items"] = items;
   tmp["name"] = "tmp";
   tmp["emptyDir"]["sizeLimit"] = "256Mi";
   spec["volumes"] = Value::array({config, tmp});
@@ -138,6 +139,20 @@ Manifest config_map(const std::string& file, const std::string& name, const std:
   for (auto& f : bundle.files()) data[f.key] = f.content;
   cm["data"] = data;
   return {file, header + to_yaml(cm)};
+}
+
+// The bundle as a Secret: a drills file that gives a secret input its value.
+Manifest secret_bundle(const std::string& file, const std::string& name, const std::string& component,
+                       const Bundle& bundle, const std::string& header) {
+  Value sec = Value::object();
+  sec["apiVersion"] = "v1";
+  sec["kind"] = "Secret";
+  sec["metadata"] = metadata(name, component);
+  sec["type"] = "Opaque";
+  Value data = Value::object();
+  for (auto& f : bundle.files()) data[f.key] = f.content;
+  sec["stringData"] = data;
+  return {file, header + to_yaml(sec), true};
 }
 
 std::string in_mount(const std::string& path) { return path == "." ? kMount : std::string(kMount) + "/" + path; }
@@ -251,12 +266,21 @@ std::optional<Manifest> secret_manifest(const StoreSecret& s, const std::string&
 }
 
 std::vector<Manifest> drill_manifests(const std::string& image, const StoreSecret& store, const Bundle& bundle,
-                                      const std::string& drills_path, const std::vector<DrillJob>& jobs) {
+                                      const std::string& drills_path, const std::vector<DrillJob>& jobs,
+                                      bool as_secret) {
   std::vector<Manifest> out;
-  out.push_back(config_map("runbook-drills-configmap.yaml", "runbook-drills", "drill", bundle,
-                           fmt::format("# The drills file and its runbooks, mounted at {} in every drill pod\n"
-                                       "# (runbook drill install --k8s). Apply with: kubectl apply -f DIR\n",
-                                       kMount)));
+  if (as_secret)
+    out.push_back(secret_bundle("runbook-drills-secret.yaml", "runbook-drills", "drill", bundle,
+                                fmt::format("# The drills file and its runbooks, mounted at {} in every drill pod\n"
+                                            "# (runbook drill install --k8s). A Secret, not a ConfigMap: the drills\n"
+                                            "# file gives a secret input its value. This file is mode 0600; apply it\n"
+                                            "# (kubectl apply -f DIR) and keep it out of version control.\n",
+                                            kMount)));
+  else
+    out.push_back(config_map("runbook-drills-configmap.yaml", "runbook-drills", "drill", bundle,
+                             fmt::format("# The drills file and its runbooks, mounted at {} in every drill pod\n"
+                                         "# (runbook drill install --k8s). Apply with: kubectl apply -f DIR\n",
+                                         kMount)));
   for (auto& j : jobs) {
     Value job = Value::object();
     job["apiVersion"] = "batch/v1";
@@ -276,7 +300,7 @@ std::vector<Manifest> drill_manifests(const std::string& image, const StoreSecre
     jspec["activeDeadlineSeconds"] = j.deadline_s;
     Value pod = pod_spec(container("drill", image, {"runbook", "drill", "run", j.name, "--drills", in_mount(drills_path)},
                                    store),
-                         "runbook-drills", bundle);
+                         "runbook-drills", bundle, as_secret);
     Value tspec = Value::object();
     tspec["restartPolicy"] = "Never";
     tspec["terminationGracePeriodSeconds"] = 120;  // SIGTERM interrupts the run; teardown still runs

@@ -75,7 +75,7 @@ inline constexpr size_t kMaxConfigMapBytes = 1024 * 1024;
 struct Manifest {
   std::string file;     ///< file name in --dir
   std::string content;  ///< a comment header and one YAML document
-  bool secret = false;  ///< holds the store URL: mode 0600, never printed
+  bool secret = false;  ///< holds a secret (the store URL, secret inputs): mode 0600, never printed
 };
 
 /// `prefix + name` as an object name of at most `max` characters (a DNS label): cut and
@@ -98,9 +98,11 @@ struct DrillJob {
 };
 
 /// The drills ConfigMap and one CronJob per drill. `drills_path` is the drills file's
-/// path in the bundle.
+/// path in the bundle. `as_secret`: the drills file gives a secret input a value, so the
+/// bundle goes into a Secret (runbook-drills-secret.yaml, mode 0600) mounted the same way.
 std::vector<Manifest> drill_manifests(const std::string& image, const StoreSecret& store, const Bundle& bundle,
-                                      const std::string& drills_path, const std::vector<DrillJob>& jobs);
+                                      const std::string& drills_path, const std::vector<DrillJob>& jobs,
+                                      bool as_secret = false);
 
 struct ServeSpec {
   std::string image;

@@ -211,6 +211,33 @@ with Workdir() as wd:
     eq(p.returncode, 0, f"install again with one drill ({p.err})")
     check(f"runbook-drill-{LONG}.yaml is from an earlier install" in p.err, f"stale CronJob file named ({p.err})")
 
+    # ---- a drill that gives a secret input its value: a Secret, never a ConfigMap ----------
+    SECRET_IN = "drill-secret-" + uuid.uuid4().hex[:8]
+    wd.file("secretbooks/login.yaml", "runbook: login\ntitle: Login\ninputs:\n  pw: { type: string, secret: true }\n"
+                                   "steps:\n  a:\n    shell: test -n \"$PW\"\n    env: { PW: \"${{ inputs.pw }}\" }\n"
+                                   "    next: done\n  done: { end: recovered }\n")
+    wd.file("secret-drills.yaml", "drills:\n  - name: login\n    runbook: secretbooks/login.yaml\n"
+                                  f"    schedule: \"0 3 * * *\"\n    inputs: {{ pw: {SECRET_IN} }}\n")
+    sbase = ["drill", "install", "--k8s", "--drills", "secret-drills.yaml", "--image", IMAGE, "--store-secret", "s"]
+    p = refused(sbase, "give --dir DIR", "a secret input's value and no --dir", wd.path)
+    check("'pw'" in p.err and SECRET_IN not in p.out + p.err, f"names the input, never its value ({p.err.strip()})")
+    sout = os.path.join(wd.path, "k8s-secret")
+    p = rbtest.run(sbase + ["--dir", sout], cwd=wd.path, env=no_store_env())
+    eq(p.returncode, 0, f"drill install --k8s with a secret input ({p.err})")
+    check(SECRET_IN not in p.out + p.err, "the secret input's value is not printed")
+    ssets = k8s.read_dir(sout)
+    sdocs = [d for ds in ssets.values() for d in ds]
+    eq(sorted(d["kind"] for d in sdocs), ["CronJob", "Secret"], "the bundle goes into a Secret: no ConfigMap")
+    for name in ssets:
+        text = open(os.path.join(sout, name)).read()
+        if SECRET_IN in text:
+            eq(name, "runbook-drills-secret.yaml", f"the value is only in the drills Secret ({name})")
+            eq(k8s.file_mode(os.path.join(sout, name)), 0o600, "the drills Secret manifest is mode 0600")
+    job = next(d for d in sdocs if d["kind"] == "CronJob")
+    vol = k8s.pod_spec(job)["volumes"][0]
+    eq(vol.get("secret", {}).get("secretName"), "runbook-drills", "the CronJob mounts the drills Secret")
+    eq(k8s.api_server_problems(sdocs), [], "secret set: names and references hold")
+
     # ---- the serve set ----------------------------------------------------------------------
     wd.file("runbooks/fleet.yaml", FLEET)
     os.remove(os.path.join(wd.path, "runbooks", "broken.yaml"))

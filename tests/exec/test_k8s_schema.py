@@ -97,6 +97,14 @@ with Workdir() as wd:
     sets["drills (edge)"] = generated(["--store", "postgresql://u:p@h/db?sslmode=require", "drill", "install",
                                        "--k8s", "--drills", "ops/drills.yaml", "--image", "localhost:5000/rb@sha256:"
                                        + "0" * 64, "--dir", os.path.join(edge, "out")], edge)
+    sec = os.path.join(wd.path, "sec")
+    wd.file("sec/runbooks/login.yaml", "runbook: login\ntitle: Login\ninputs:\n  pw: { type: string, secret: true }\n"
+                                       "steps:\n  a:\n    shell: \"true\"\n    next: done\n  done: { end: recovered }\n")
+    wd.file("sec/drills.yaml", "drills:\n  - name: login\n    runbook: runbooks/login.yaml\n"
+                               "    schedule: \"0 3 * * *\"\n    inputs: { pw: hunter2 }\n")
+    sets["drills (secret input: a Secret volume)"] = generated(
+        ["drill", "install", "--k8s", "--drills", "drills.yaml", "--image", IMAGE, "--store-secret", "runbook-store",
+         "--dir", os.path.join(sec, "out")], sec)
     shutil.copytree(os.path.join(ROOT, "runbooks"), os.path.join(wd.path, "serve", "runbooks"))
     wd.file("serve/triggers.yaml", "triggers:\n  - name: worker-down\n    match: { alertname: WorkerDown }\n"
                                    "    runbook: worker-crash.yaml\n")

@@ -76,15 +76,18 @@ def api_server_problems(docs):
                 if ref and ref["name"] in secrets and ref["key"] not in secrets[ref["name"]].get("stringData", {}):
                     problems.append(f"{where}: Secret {ref['name']} has no key {ref['key']}")
         for v in volumes.values():
-            cm = v.get("configMap")
+            cm = v.get("configMap") or v.get("secret")
             if not cm:
                 continue
-            if cm["name"] not in config_maps:
-                problems.append(f"{where}: ConfigMap {cm['name']} is not in the set")
+            kind, name = ("ConfigMap", cm["name"]) if "configMap" in v else ("Secret", cm["secretName"])
+            source = config_maps.get(name) if kind == "ConfigMap" else secrets.get(name)
+            if source is None:
+                problems.append(f"{where}: {kind} {name} is not in the set")
                 continue
+            keys = source.get("data") or source.get("stringData") or {}
             for it in cm.get("items", []):
-                if it["key"] not in config_maps[cm["name"]]["data"]:
-                    problems.append(f"{where}: item key {it['key']} is not in ConfigMap {cm['name']}")
+                if it["key"] not in keys:
+                    problems.append(f"{where}: item key {it['key']} is not in {kind} {name}")
                 if it["path"].startswith("/") or any(p.startswith("..") for p in it["path"].split("/")):
                     problems.append(f"{where}: item path {it['path']!r}")
         if d["kind"] == "Deployment":
