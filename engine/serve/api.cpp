@@ -1,6 +1,7 @@
 // The JSON API (contract §7) and the actions it shares with the pages: start a run,
 // answer, note, abort. Answers and notes go through the store to whichever engine drives
 // the run (here, another server, a CLI anywhere), as `runbook approve` / `note` do.
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fmt/format.h>
@@ -35,7 +36,8 @@ Result Server::start(const Identity& who, const Value& body, const std::string& 
   std::string name = text_of(body, "runbook");
   namespace fs = std::filesystem;
   if (!name.empty() && !name.ends_with(".yaml") && !name.ends_with(".yml")) name += ".yaml";
-  if (name.empty() || name.find('/') != std::string::npos || name.starts_with("."))
+  bool control = std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  if (name.empty() || control || name.find('/') != std::string::npos || name.starts_with("."))
     return fail(400, "runbook: the name of a runbook file under --runbooks (e.g. worker-crash.yaml)");
   std::error_code ec;
   fs::path file = fs::path(flags_.runbooks) / name;

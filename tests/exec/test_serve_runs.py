@@ -94,6 +94,8 @@ def kill9_and_sigterm(wd, toks):
         v = s.wait_run(toks["alice"], run, lambda v: v["status"] != "running", timeout=30, what="the run ends")
         eq(v["status"], "recovered", "a server started again takes the run over and it recovers")
         tl = s.get(f"/api/runs/{run}/timeline", token=toks["alice"])[3]
+        st, _, _, js = s.post("/api/runs", {"runbook": "slow.yaml\u0000.txt"}, token=toks["alice"])
+        eq(st, 400, f"a runbook name holding a NUL is refused: {js}")
         for bad in ("abc", "0", "5x", "-3"):
             eq(s.get(f"/api/runs?limit={bad}", token=toks["alice"])[0], 400, f"GET /api/runs?limit={bad} is refused")
         st, _, _, runs = s.get("/api/runs?limit=1", token=toks["alice"])
