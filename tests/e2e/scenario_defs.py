@@ -421,5 +421,5 @@ NO_FAULT_MUST_NOT_START = {
     "api-node-recovery": ["drain", "stop-node", "clear-temp"],
     "worker-crash": ["restart-worker"],
     "dead-job-triage": ["requeue-transient", "ticket-internal-bugs", "notify-bad-input"],
-    "provider-outage": ["pause-queue", "banner", "notify-users"],
+    "provider-outage": ["pause-queue", "banner", "notify-users", "notify-resolved"],
 }
