@@ -67,7 +67,7 @@ int cmd_approve(const Global& g, const ApproveFlags& f) {
   if (!store) return kEngine;
   auto run = store->run(f.run_id);
   if (!run) {
-    error(fmt::format("no run '{}' in {}", f.run_id, store->describe()));
+    error(no_run_message(g, *store, f.run_id));
     return kInvalid;
   }
   auto c = check_answer(*run, store->events(run->id), f.step, f.answer, by);

@@ -32,7 +32,7 @@ int cmd_export(const Global& g, const std::string& run_id, const std::string& fo
   if (!store) return kEngine;
   auto run = store->run(run_id);
   if (!run) {
-    error(fmt::format("no run '{}' in {}", run_id, store->describe()));
+    error(no_run_message(g, *store, run_id));
     return kInvalid;
   }
   auto rep = report::build_report(*run, store->events(run_id), sys::wall_now(), version());

@@ -43,9 +43,9 @@ std::string rto_met(const journal::RunInfo& r) {
   return m && model::rto_met(r.status, *m, Millis(r.rto_ms)) ? "yes" : "no";
 }
 
-std::optional<journal::RunInfo> find_run(journal::Store& s, const std::string& id) {
+std::optional<journal::RunInfo> find_run(const Global& g, journal::Store& s, const std::string& id) {
   auto r = s.run(id);
-  if (!r) error(fmt::format("no run '{}' in {}", id, s.describe()));
+  if (!r) error(no_run_message(g, s, id));
   return r;
 }
 
@@ -219,7 +219,7 @@ int cmd_runs(const Global& g, int limit) {
 int cmd_status(const Global& g, const std::string& run_id) {
   auto store = open_store_or_report(g);
   if (!store) return kEngine;
-  auto r = find_run(*store, run_id);
+  auto r = find_run(g, *store, run_id);
   if (!r) return kInvalid;
   auto events = store->events(run_id);
   auto m = rto_measured(*r);
@@ -284,7 +284,7 @@ int cmd_status(const Global& g, const std::string& run_id) {
 int cmd_timeline(const Global& g, const std::string& run_id, const std::string& tz) {
   auto store = open_store_or_report(g);
   if (!store) return kEngine;
-  auto r = find_run(*store, run_id);
+  auto r = find_run(g, *store, run_id);
   if (!r) return kInvalid;
   for (auto& e : store->events(run_id)) {
     if (g.json) {
@@ -312,7 +312,7 @@ int cmd_note(const Global& g, const std::string& run_id, const std::string& text
   }
   auto store = open_store_or_report(g);
   if (!store) return kEngine;
-  auto r = find_run(*store, run_id);
+  auto r = find_run(g, *store, run_id);
   if (!r) return kInvalid;
   Value note = {{"text", text}, {"by", operator_name(op)}};
   if (!tag.empty()) note["tag"] = tag;

@@ -56,11 +56,11 @@ std::optional<Value> resumed_inputs(const model::Runbook& rb, const journal::Run
 
 // The run must exist, still be running, and have an intact timeline (a damaged last
 // event, a torn write, is dropped and reported; damage before it is refused).
-int check_run(journal::Store& store, const std::string& run_id, std::optional<journal::RunInfo>* run,
+int check_run(const Global& g, journal::Store& store, const std::string& run_id, std::optional<journal::RunInfo>* run,
               const std::string& action) {
   *run = store.run(run_id);
   if (!*run) {
-    error(fmt::format("no run '{}' in {}", run_id, store.describe()));
+    error(no_run_message(g, store, run_id));
     return kInvalid;
   }
   if ((*run)->status != "running" && (*run)->status != "interrupted") {
@@ -131,7 +131,7 @@ std::vector<std::string> stop_survivors(const std::vector<std::vector<std::strin
 
 int prepare_continuation(journal::Store& store, const Global& g, const ResumeFlags& f, Continuation& c) {
   c.store = &store;
-  if (int rc = check_run(*c.store, f.run_id, &c.run, f.action); rc != kOk) return rc;
+  if (int rc = check_run(g, *c.store, f.run_id, &c.run, f.action); rc != kOk) return rc;
   c.reg = make_registry(g);
   if (!(c.rb = load_or_report(c.run->file, *c.reg, true))) return kInvalid;
   if (c.rb->content_hash != c.run->content_hash && !f.allow_changed) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <filesystem>
 #include <random>
 #include <pwd.h>
@@ -65,6 +66,14 @@ std::unique_ptr<journal::Store> open_store_or_report(const Global& g) {
 
 std::string store_flag(const Global& g) {
   return g.store.empty() ? "" : " --store " + shell_quote(store_in_use(g));
+}
+
+std::string no_run_message(const Global& g, journal::Store& s, const std::string& id) {
+  return fmt::format(
+      "no run '{}' in {} — `runbook{} runs` lists the runs it holds; a run started elsewhere is in the store it was "
+      "started with (give it with --store, or RUNBOOK_STORE; by default .runbook/runbook.db in the directory it was "
+      "started from)",
+      id, s.describe(), store_flag(g));
 }
 
 std::string store_in_use(const Global& g) {
@@ -209,6 +218,14 @@ bool read_inputs_file(const model::Runbook& rb, const std::string& path, const s
   return !d.has_errors();
 }
 
+// After "unknown input 'NAME'": a did-you-mean, else the inputs the runbook declares.
+std::string unknown_input_hint(const std::string& name, const std::vector<std::string>& names) {
+  std::string mean = did_you_mean_suffix(name, names);
+  if (!mean.empty()) return mean;
+  if (names.empty()) return " (the runbook declares no inputs)";
+  return fmt::format(" (the runbook declares {})", fmt::join(names, ", "));
+}
+
 // --input NAME=VALUE, repeatable; later ones win.
 bool read_input_flags(const model::Runbook& rb, const std::vector<std::string>& pairs,
                       const std::vector<std::string>& names, Value& out, std::set<std::string>& given) {
@@ -220,7 +237,7 @@ bool read_input_flags(const model::Runbook& rb, const std::vector<std::string>& 
     std::string why;
     std::optional<Value> val;
     if (eq == std::string::npos || eq == 0) why = fmt::format("--input '{}': expected NAME=VALUE", p);
-    else if (!in) why = fmt::format("--input {}: unknown input '{}'{}", k, k, did_you_mean_suffix(k, names));
+    else if (!in) why = fmt::format("--input {}: unknown input '{}'{}", k, k, unknown_input_hint(k, names));
     else if (v.find('\0') != std::string::npos)
       why = fmt::format("--input {}: the value holds a NUL byte (a value is text without NUL)", k);
     else {

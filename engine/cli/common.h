@@ -37,6 +37,9 @@ std::string store_flag(const Global& g);
 /// The run store in use (--store, else RUNBOOK_STORE, else .runbook/runbook.db), a relative
 /// SQLite path made absolute, password masked: `run.store` in a runbook's text.
 std::string store_in_use(const Global& g);
+/// The error for a run id the store does not hold, with the next step: the `runs` command
+/// (carrying the store in use) that lists the runs it holds.
+std::string no_run_message(const Global& g, journal::Store& s, const std::string& id);
 /// What `resume` must be given again for the secrets of a run started with `inputs`
 /// (secrets are never stored): " --inputs FILE" (absolute) for those from the inputs file,
 /// " --input NAME=…" for those given by flag; empty when every secret is at its default.

@@ -2,15 +2,19 @@
 // of name, help and a function that declares the subcommand's flags and returns what
 // runs it; parsing is CLI11's, kept to this one translation unit. describe() turns the
 // parsed table into plain values (cli/spec.h) for the man pages and shell completions.
+#include <algorithm>
 #include <charconv>
 #include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <functional>
+#include <optional>
 #include <memory>
 
 #include "cli/commands.h"
+#include "base/text.h"
 #include "cli/spec.h"
 #include "journal/store.h"
 #include "serve/serve.h"
@@ -94,7 +98,7 @@ Runner add_abort(CLI::App& c) {
   c.add_option("--input", f->inputs, "Give a secret input again for the rollbacks (secrets are never stored): NAME=VALUE")
       ->type_name("NAME=VALUE");
   c.add_option("--inputs", f->inputs_file, "A YAML file of inputs (for the rollbacks' secrets)")->type_name("FILE");
-  c.add_option("--as", f->as, "Who gives up (default $USER, else the account name)");
+  c.add_option("--as", f->as, "Who gives up (default $USER, else the account name)")->type_name("NAME");
   return [f](const Global& g) { return cmd_abort(g, *f); };
 }
 
@@ -103,7 +107,7 @@ Runner add_approve(CLI::App& c) {
   c.add_option("RUN_ID", f->run_id, "The run")->required();
   c.add_option("STEP", f->step, "The approval or manual step that waits")->required();
   c.add_option("ANSWER", f->answer, "yes, no or done")->required()->check(CLI::IsMember({"yes", "no", "done", "y", "n"}));
-  c.add_option("--as", f->as, "Who answers (default $USER, else the account name)");
+  c.add_option("--as", f->as, "Who answers (default $USER, else the account name)")->type_name("NAME");
   c.add_option("--comment", f->comment, "Why (recorded with the answer)");
   return [f](const Global& g) { return cmd_approve(g, *f); };
 }
@@ -180,16 +184,16 @@ Runner add_drill(CLI::App& c) {
   c.add_option("--drills", f->file, "The drills file (default drills.yaml)")->type_name("FILE");
   c.require_subcommand(1);
   auto* list = c.add_subcommand("list", "Each drill and its next three run times");
-  list->add_option("--at", f->at, "From this time (RFC 3339; default now)");
+  list->add_option("--at", f->at, "From this time (RFC 3339; default now)")->type_name("TIME");
   auto* due = c.add_subcommand("due", "Drills due since their last run");
-  due->add_option("--at", f->at, "As of this time (RFC 3339; default now)");
+  due->add_option("--at", f->at, "As of this time (RFC 3339; default now)")->type_name("TIME");
   auto* run = c.add_subcommand("run", "Run a drill: setup, the runbook as a drill, teardown (always); record the result");
   run->add_option("NAME", f->name, "The drill");
   run->add_flag("--due", f->due, "Run every due drill, one after another (what a scheduler calls)");
-  run->add_option("--at", f->at, "With --due: as of this time");
+  run->add_option("--at", f->at, "With --due: as of this time (RFC 3339; default now)")->type_name("TIME");
   auto* hist = c.add_subcommand("history", "Scorecards over time, and steps that got markedly slower");
   hist->add_option("NAME", f->name, "Only this drill");
-  hist->add_option("--tz", f->tz, "Time zone for dates");
+  hist->add_option("--tz", f->tz, "Time zone for dates (default UTC)")->type_name("ZONE");
   auto* inst = c.add_subcommand("install", "Write entries for cron, systemd timers or Kubernetes CronJobs");
   auto target = std::make_shared<std::array<bool, 3>>();  // cron, systemd, k8s
   inst->add_flag("--cron", (*target)[0], "crontab lines");
@@ -381,6 +385,67 @@ const Command kCommands[] = {
     {"__man", "Print a man page (roff)", add_man},
 };
 
+// The subcommands a person may type at this level (`__man` is for the build).
+std::vector<CLI::App*> commands_of(CLI::App& at) {
+  auto subs = at.get_subcommands([](CLI::App*) { return true; });
+  std::erase_if(subs, [](CLI::App* s) { return s->get_name().starts_with("__"); });
+  return subs;
+}
+
+// The command words of the arguments, checked before CLI11 parses them: CLI11 answers an
+// unknown or a missing command with "A subcommand is required", which names neither the
+// word it did not know nor the commands there are. Returns the exit code when a command
+// word is wrong or missing; nullopt lets CLI11 go on (and report anything else).
+std::optional<int> check_command_words(CLI::App& app, const std::vector<std::string>& args) {
+  CLI::App* cur = &app;
+  std::string path = "runbook";
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--" || a == "-h" || a == "--help" || a == "--version") return std::nullopt;
+    if (a.size() > 1 && a[0] == '-') {
+      // An option of this level or one above it: skip its value when it takes one.
+      if (a.find('=') == std::string::npos)
+        for (CLI::App* at = cur; at; at = at->get_parent())
+          if (CLI::Option* o = at->get_option_no_throw(a)) {
+            if (o->get_expected_min() > 0) ++i;
+            break;
+          }
+      continue;
+    }
+    auto subs = commands_of(*cur);
+    if (subs.empty()) return std::nullopt;  // a leaf command's own argument
+    CLI::App* next = nullptr;
+    for (CLI::App* s : subs)
+      if (s->get_name() == a) next = s;
+    if (next == nullptr && a == "__man" && cur == &app) return std::nullopt;
+    if (next == nullptr) {
+      std::vector<std::string> names;
+      for (CLI::App* s : subs) names.push_back(s->get_name());
+      fmt::print(stderr, "{}: unknown command '{}'{}; the commands are {} (`{} --help` says what each does)\n", path, a,
+                 rb::did_you_mean_suffix(a, names), fmt::join(names, ", "), path);
+      return kInvalid;
+    }
+    cur = next;
+    path += " " + a;
+  }
+  auto subs = commands_of(*cur);
+  if (subs.empty()) return std::nullopt;
+  std::vector<std::string> names;
+  for (CLI::App* s : subs) names.push_back(s->get_name());
+  fmt::print(stderr, "{} needs a command: {} (`{} --help` says what each does)\n", path, fmt::join(names, ", "), path);
+  return kInvalid;
+}
+
+// `runbook help [COMMAND…]` is `runbook [COMMAND…] --help`.
+std::vector<std::string> with_help_rewritten(std::vector<std::string> args) {
+  auto first = std::find_if(args.begin(), args.end(), [](const std::string& a) { return a.empty() || a[0] != '-'; });
+  if (first != args.end() && *first == "help") {
+    args.erase(first);
+    args.push_back("--help");
+  }
+  return args;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -402,8 +467,12 @@ int main(int argc, char** argv) {
     subs.emplace_back(sub, c.add(*sub));
     sub->fallthrough();
   }
+  std::vector<std::string> args = with_help_rewritten({argv + 1, argv + argc});
+  if (auto code = check_command_words(app, args)) return *code;
+  std::vector<char*> av{argv[0]};
+  for (auto& a : args) av.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(av.size()), av.data());
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : kInvalid;

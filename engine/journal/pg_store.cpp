@@ -368,7 +368,10 @@ class PgStore : public Store {
     if (r.ok()) return Status::OK();
     const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
     if (state && std::string(state) == "23505")
-      return Status::Invalid(fmt::format("a token named '{}' exists already", t.name));
+      return Status::Invalid(fmt::format(
+          "a token named '{}' exists already: choose another name, or revoke it first (`runbook token revoke {}`, "
+          "which ends its sessions)",
+          t.name, t.name));
     return err("store the token");
   }
 

@@ -101,7 +101,11 @@ Status SqliteStore::add_token(const Token& t) {
   Query ins(db_, "INSERT INTO tokens(name, role, hash, created_at) VALUES (?,?,?,?)");
   ins.bind(1, t.name).bind(2, t.role).bind(3, t.hash).bind(4, t.created_at);
   int rc = ins.step();
-  if (rc == SQLITE_CONSTRAINT) return Status::Invalid(fmt::format("a token named '{}' exists already", t.name));
+  if (rc == SQLITE_CONSTRAINT)
+    return Status::Invalid(fmt::format(
+        "a token named '{}' exists already: choose another name, or revoke it first (`runbook token revoke {}`, "
+        "which ends its sessions)",
+        t.name, t.name));
   if (rc != SQLITE_DONE) return Status::Error(fmt::format("cannot store the token: {}", sqlite3_errmsg(db_)));
   return Status::OK();
 }

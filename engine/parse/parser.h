@@ -28,6 +28,7 @@ class Parser {
 
   // The top level (runbook_parser.cpp).
   model::Runbook run(const yaml::Node& root);
+  bool other_kind_of_file(const yaml::Node& root);
   void header(const yaml::Node& root, model::Runbook& rb);
   void objectives(const yaml::Node& n, model::Objectives& o);
   void inputs(const yaml::Node& n, model::Runbook& rb);

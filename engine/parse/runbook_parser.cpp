@@ -41,6 +41,26 @@ bool valid_name(const std::string& s) { return is_token(s, "A-Za-z_", "A-Za-z0-9
 
 }  // namespace
 
+// A drills file or a triggers file given to `validate` (or `run`): one error saying what
+// the file is and which command reads it, instead of "unknown key" and three missing keys.
+bool Parser::other_kind_of_file(const Node& root) {
+  if (root.get("runbook") || root.get("steps")) return false;
+  std::string file = d_.file().empty() ? "FILE" : shell_quote(d_.file());
+  if (auto* e = root.entry("drills")) {
+    d_.error(e->first.pos, fmt::format("this is a drills file, not a runbook: `runbook drill list --drills {}` checks "
+                                       "it, and `validate` takes the runbooks it names",
+                                       file));
+    return true;
+  }
+  if (auto* e = root.entry("triggers")) {
+    d_.error(e->first.pos, fmt::format("this is a triggers file, not a runbook: `runbook serve --triggers {}` checks "
+                                       "it when it starts, and `validate` takes the runbooks it names",
+                                       file));
+    return true;
+  }
+  return false;
+}
+
 Runbook Parser::run(const Node& root) {
   Runbook rb;
   rb.pos = root.pos;
@@ -48,6 +68,7 @@ Runbook Parser::run(const Node& root) {
     d_.error(root.pos, fmt::format("a runbook is a map with runbook, title and steps, not {}", root.kind_name()));
     return rb;
   }
+  if (other_kind_of_file(root)) return rb;
   check_keys(root, kTopKeys, "at the top level", d_);
   header(root, rb);
   if (auto* n = root.get("objectives")) objectives(*n, rb.objectives);
