@@ -246,6 +246,9 @@ struct Executor::Impl {
       interrupt_data["step"] = cur->id;
       interrupt_data["attempt"] = attempt_no;
     }
+    // Interrupted while rolling back: say which rollback was cut short (resume runs it
+    // again, then the rest), not "nothing was rolled back".
+    if (ending && !rollbacks.current().empty()) interrupt_data["rolling_back"] = rollbacks.current();
     interrupt_data["rto"] = rto.to_json();
     rc.emit(ev::kRunInterrupted, cur ? cur->id : "", attempt_no, interrupt_data);
     if (!rc.commit()) return;
@@ -368,7 +371,11 @@ struct Executor::Impl {
     end_reason = reason;
     end_step = at_step;
     if (state == model::EndState::Recovered || rc.o.probes_only || skip_rollbacks) return finish_run();
-    rollbacks.start(rollback_stack, [this] { finish_run(); });
+    // How the run is ending goes into rollback.started: a resume after an interrupt
+    // during the rollbacks ends it the same way (an abort stays an abort).
+    Value ending = {{"ending", model::to_string(aborting ? model::EndState::Aborted : state)},
+                    {"reason", aborting ? abort_reason : reason}};
+    rollbacks.start(rollback_stack, std::move(ending), [this] { finish_run(); });
   }
 
   void finish_run() {

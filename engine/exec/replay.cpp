@@ -16,6 +16,7 @@ struct Reading {
   bool in_flight = false;  // a step.started without outcome
   bool decided = true;     // the last outcome was followed by its transition
   bool ending = false;     // rollbacks had begun
+  std::string ending_as, ending_reason;  // how the run was ending, from rollback.started
   std::string last_to;
 
   ResumePoint& p() { return r.point; }
@@ -87,6 +88,14 @@ struct Reading {
     if (it != st.rend()) st.erase(std::next(it).base());
   }
 
+  void rollback_started(const journal::Event& e) {
+    if (!ending) {
+      ending_as = e.data.value("ending", std::string());
+      ending_reason = e.data.value("reason", std::string());
+    }
+    ending = true;
+  }
+
   void read(const journal::Event& e) {
     const std::string& t = e.type;
     if (t == ev::kStepStarted) started(e);
@@ -96,7 +105,7 @@ struct Reading {
     else if (t == ev::kStepRetrying) retrying(e);
     else if (t == ev::kStepAttemptFailed) in_flight = false;
     else if (t == ev::kTransition) transition(e);
-    else if (t == ev::kRollbackStarted) ending = true;
+    else if (t == ev::kRollbackStarted) rollback_started(e);
     else if (t == ev::kRollbackFinished) rollback_finished(e);
     else if (t == ev::kRtoWarning) p().rto_warned = true;
     else if (t == ev::kRtoBreached) p().rto_warned = p().rto_breached = true;
@@ -107,13 +116,16 @@ struct Reading {
   void finish_rollbacks() {
     p().mode = ResumePoint::Mode::Rollbacks;
     const model::Step* end = rb.find(last_to);
-    if (end && end->kind == model::StepKind::End) p().end_state = end->end;
+    // The engine recorded how the run was ending (an abort, a failure): keep it.
+    if (ending_as == "aborted" || ending_as == "failed") {
+      p().end_state = ending_as == "aborted" ? model::EndState::Aborted : model::EndState::Failed;
+    } else if (end && end->kind == model::StepKind::End) p().end_state = end->end;
     else if (p().outcome == StepOutcome::Cancelled || p().outcome == StepOutcome::Rejected ||
              p().outcome == StepOutcome::Unanswered)
       p().end_state = model::EndState::Aborted;
     else p().end_state = model::EndState::Failed;
     if (end) p().step = end->id;
-    p().reason = "resumed while rolling back";
+    p().reason = ending_reason.empty() ? "resumed while rolling back" : ending_reason + " (resumed while rolling back)";
   }
 };
 

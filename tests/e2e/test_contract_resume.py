@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""Contract §3/§4/§5 on the paths an incident really takes: an operator's abort cut short
+by Ctrl-C while its rollbacks run, then resumed, still ends `aborted` (exit 3) and runs the
+cut-short rollback again before the older ones; the interruption says which rollback it
+cut, and the incident report's timeline shows every interruption."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import rbtest as rb  # noqa: E402
+
+RUNBOOK = """runbook: abort-cut-short
+title: Abort cut short
+objectives: {{ rto: 5m }}
+steps:
+  a:
+    shell: echo a >> "{log}"
+    rollback:
+      shell: echo undo-a >> "{log}"
+    next: b
+  b:
+    shell: echo b >> "{log}"
+    rollback:
+      shell: echo undo-b-start >> "{log}"; sleep 2; echo undo-b-end >> "{log}"
+    next: ok
+  ok:
+    approval: {{ prompt: "go?", timeout: 5m }}
+    next: done
+  done:
+    end: recovered
+"""
+
+
+def popen(wd, *args):
+    return subprocess.Popen([rb.BIN, "--json", "--store", wd.store] + list(args), cwd=wd.path,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def wait_for(pred, limit=20.0):
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def lines(path):
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except FileNotFoundError:
+        return []
+
+
+def timeline(wd, run_id):
+    p = rb.run(["--json", "--store", wd.store, "timeline", run_id], cwd=wd.path)
+    return [json.loads(l) for l in p.out.splitlines() if l.strip()]
+
+
+def interrupted_abort_stays_aborted():
+    with rb.Workdir() as wd:
+        log = os.path.join(wd.path, "log")
+        path = wd.file("r.yaml", RUNBOOK.format(log=log))
+        run = popen(wd, "run", path)
+        try:
+            first = json.loads(run.stdout.readline())
+            run_id = first["data"]["run"]
+            for line in run.stdout:  # the approval waits (no terminal): pause it there
+                if json.loads(line)["type"] == "approval.requested":
+                    break
+            run.send_signal(signal.SIGINT)
+            rb.eq(run.wait(timeout=20), 3, "SIGINT at the approval pauses (exit 3)")
+        finally:
+            if run.poll() is None:
+                run.kill()
+        ab = popen(wd, "abort", run_id)
+        try:
+            rb.check(wait_for(lambda: "undo-b-start" in lines(log)), f"the abort starts b's rollback: {lines(log)}")
+            ab.send_signal(signal.SIGINT)  # Ctrl-C while the abort's rollback of b runs
+            rb.eq(ab.wait(timeout=20), 3, "the interrupted abort exits 3")
+        finally:
+            if ab.poll() is None:
+                ab.kill()
+        evs = timeline(wd, run_id)
+        intr = [e for e in evs if e["type"] == "run.interrupted"]
+        rb.eq(len(intr), 2, "two interruptions recorded")
+        rb.eq(intr[-1]["data"].get("rolling_back"), "b", "the interruption names the rollback it cut short")
+        starts = [e for e in evs if e["type"] == "rollback.started"]
+        rb.eq(starts[0]["data"].get("ending"), "aborted", "rollback.started says the run is ending aborted")
+        human = rb.run(["--store", wd.store, "timeline", run_id], cwd=wd.path).out
+        rb.check("nothing was rolled back" not in human.splitlines()[-1],
+                 f"an interrupt during the rollbacks does not claim nothing was rolled back: {human}")
+
+        res = rb.run(["--json", "--store", wd.store, "resume", run_id], cwd=wd.path, timeout=60)
+        rb.eq(res.returncode, 3, f"resuming the cut-short abort ends it aborted (exit 3): {res.out}{res.err}")
+        end = [e for e in timeline(wd, run_id) if e["type"] == "run.ended"]
+        rb.eq([e["data"]["status"] for e in end], ["aborted"], "one run.ended, aborted")
+        rb.check("aborted by" in end[0]["data"].get("reason", ""), f"the reason keeps who aborted: {end}")
+        rb.eq(lines(log), ["a", "b", "undo-b-start", "undo-b-start", "undo-b-end", "undo-a"],
+              "b's cut-short rollback runs again, then a's; no step runs again")
+        runs = json.loads(rb.run(["--json", "--store", wd.store, "runs"], cwd=wd.path).out)
+        rb.eq(runs[0]["status"], "aborted", "runs lists it aborted")
+
+        md = rb.run(["--store", wd.store, "export", run_id, "--format", "markdown"], cwd=wd.path).out
+        tl = md.split("## Timeline", 1)[1].split("## Impact", 1)[0]
+        rb.check("Run interrupted (interrupted by SIGINT) at step `ok`" in tl, f"the report shows the pause:\n{tl}")
+        rb.check("while rolling back b" in tl, f"the report shows the abort cut short:\n{tl}")
+        rb.check("**Status:** Aborted" in md, "report status Aborted")
+
+
+interrupted_abort_stays_aborted()
+rb.done()
