@@ -138,7 +138,9 @@ struct Executor::Impl {
     attempt_no = at.attempt;
     rto.enter_step(*s);
     switch (at.mode) {
-      case M::Enter: return enter(*s, at.attempt);
+      case M::Enter:
+        if (at.retry_at && *at.retry_at > rc.env.wall()) return wait_retry(*s, at.attempt, *at.retry_at);
+        return enter(*s, at.attempt);
       case M::After: return after_step(at.outcome);
       case M::Confirmed:
         rc.emit(ev::kStepConfirmed, s->id, at.attempt, {{"reason", "interrupted; the operator confirmed it completed"}});
@@ -146,6 +148,20 @@ struct Executor::Impl {
       case M::VerifyFirst: return verify_first(*s, at.attempt);
       case M::Rollbacks: break;
     }
+  }
+
+  // Resumed inside a retry's delay (interrupted or killed while waiting): the rest of the
+  // delay still applies — the runbook asked for it (a rate limit, a service given time to
+  // come back). Recorded as step.retrying with the delay left, so the timeline says why
+  // nothing runs yet; abort and interrupt treat it as any retry wait.
+  void wait_retry(const Step& s, int n, WallTime due) {
+    Millis left = std::chrono::duration_cast<Millis>(due - rc.env.wall());
+    attempt_no = n - 1;
+    rc.st.steps[s.id].status = "running";
+    rc.st.touch();
+    rc.emit(ev::kStepRetrying, s.id, attempt_no, {{"delay_ms", left.count()}, {"next_attempt", n}, {"resumed", true}});
+    if (!rc.commit()) return;
+    retry_timer->arm(left, [this, n] { start_attempt(n); });
   }
 
   // idempotent: verify-first on resume: the step's gates decide whether it is done.
@@ -354,7 +370,7 @@ struct Executor::Impl {
     abort_reason = reason;
     rc.ui.cancel(cur ? cur->id : "");
     if (ending) return;  // rollbacks are running: let them finish
-    if (attempt && retry_timer->armed()) {
+    if (retry_timer->armed()) {  // also a resumed retry wait, which has no Attempt yet
       // Waiting between attempts: nothing runs, the step ends cancelled now.
       retry_timer->cancel();
       return step_failed(StepOutcome::Cancelled, reason, {{"error", reason}, {"outcome", "cancelled"}});

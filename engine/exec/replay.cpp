@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base/events.h"
+#include "base/time.h"
 
 namespace rb::exec {
 
@@ -25,6 +26,7 @@ struct Reading {
     p().mode = ResumePoint::Mode::Enter;
     p().step = e.step;
     p().attempt = e.attempt;
+    p().retry_at.reset();
     in_flight = true;
     decided = true;
     p().steps[e.step].status = "running";
@@ -71,6 +73,7 @@ struct Reading {
     p().mode = ResumePoint::Mode::Enter;
     p().step = e.step;
     p().attempt = e.data.value("next_attempt", e.attempt + 1);
+    if (auto t = parse_time(e.ts)) p().retry_at = *t + Millis(e.data.value("delay_ms", 0LL));
   }
 
   void transition(const journal::Event& e) {
@@ -78,6 +81,7 @@ struct Reading {
     p().mode = ResumePoint::Mode::Enter;
     p().step = e.data.value("to", std::string());
     p().attempt = 1;
+    p().retry_at.reset();
     p().steps[p().step].visits++;
     last_to = p().step;
   }

@@ -2,7 +2,9 @@
 """Contract §3/§4/§5 on the paths an incident really takes: an operator's abort cut short
 by Ctrl-C while its rollbacks run, then resumed, still ends `aborted` (exit 3) and runs the
 cut-short rollback again before the older ones; the interruption says which rollback it
-cut, and the incident report's timeline shows every interruption."""
+cut, and the incident report's timeline shows every interruption. A run paused (or killed)
+inside a retry's delay waits out the rest of that delay on resume, and an abort during that
+wait ends it at once."""
 import json
 import os
 import signal
@@ -113,6 +115,72 @@ def interrupted_abort_stays_aborted():
         rb.check("while rolling back b" in tl, f"the report shows the abort cut short:\n{tl}")
         rb.check("**Status:** Aborted" in md, "report status Aborted")
 
+RETRY = """runbook: retry-paused
+title: Retry paused
+steps:
+  f:
+    shell: date +%s.%N >> "{log}"; exit 1
+    retry: {{ attempts: 3, delay: 3s, backoff: 1.0 }}
+    next: done
+  done:
+    end: recovered
+"""
 
+
+def start_until_retrying(wd, path):
+    run = popen(wd, "run", path)
+    try:
+        run_id = json.loads(run.stdout.readline())["data"]["run"]
+        for line in run.stdout:
+            if json.loads(line)["type"] == "step.retrying":
+                break
+        run.send_signal(signal.SIGINT)  # Ctrl-C while waiting 3 s before attempt 2
+        rb.eq(run.wait(timeout=20), 3, "SIGINT in the retry delay pauses (exit 3)")
+    finally:
+        if run.poll() is None:
+            run.kill()
+    return run_id
+
+
+def resume_keeps_retry_delay():
+    with rb.Workdir() as wd:
+        log = os.path.join(wd.path, "log")
+        path = wd.file("r.yaml", RETRY.format(log=log))
+        run_id = start_until_retrying(wd, path)
+        res = popen(wd, "resume", run_id)
+        try:
+            rb.check(wait_for(lambda: len(lines(log)) >= 2, limit=20), f"attempt 2 runs after the resume: {lines(log)}")
+            res.send_signal(signal.SIGINT)
+            res.wait(timeout=20)
+        finally:
+            if res.poll() is None:
+                res.kill()
+        t = [float(x) for x in lines(log)]
+        rb.check(t[1] - t[0] >= 2.9, f"attempt 2 waits out the 3 s retry delay across the resume: {t[1] - t[0]:.2f} s")
+        retr = [e for e in timeline(wd, run_id) if e["type"] == "step.retrying"]
+        rb.check(len(retr) >= 2 and retr[1]["data"].get("resumed") is True and retr[1]["data"]["next_attempt"] == 2
+                 and 0 < retr[1]["data"]["delay_ms"] <= 3000,
+                 f"the resume records the delay left as step.retrying: {retr}")
+
+    with rb.Workdir() as wd:  # abort during the resumed wait: at once, not after the delay
+        log = os.path.join(wd.path, "log")
+        path = wd.file("r.yaml", RETRY.format(log=log).replace("delay: 3s", "delay: 20s"))
+        run_id = start_until_retrying(wd, path)
+        res = popen(wd, "resume", run_id)
+        try:
+            rb.check(wait_for(lambda: any(e["type"] == "step.retrying" and e["data"].get("resumed")
+                                          for e in timeline(wd, run_id))), "the resume waits out the delay")
+            t0 = time.time()
+            ab = rb.run(["--store", wd.store, "abort", run_id], cwd=wd.path, timeout=30)
+            rb.eq(ab.returncode, 3, f"abort during the resumed retry wait: {ab.out}{ab.err}")
+            rb.check(time.time() - t0 < 5, f"the abort ends the run at once ({time.time() - t0:.1f} s), not after 20 s")
+            rb.eq(res.wait(timeout=20), 3, "the resuming engine ends aborted")
+        finally:
+            if res.poll() is None:
+                res.kill()
+        rb.eq(len(lines(log)), 1, "no attempt ran after the abort")
+
+
+resume_keeps_retry_delay()
 interrupted_abort_stays_aborted()
 rb.done()
