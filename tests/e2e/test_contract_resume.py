@@ -4,7 +4,8 @@ by Ctrl-C while its rollbacks run, then resumed, still ends `aborted` (exit 3) a
 cut-short rollback again before the older ones; the interruption says which rollback it
 cut, and the incident report's timeline shows every interruption. A run paused (or killed)
 inside a retry's delay waits out the rest of that delay on resume, and an abort during that
-wait ends it at once."""
+wait ends it at once. After a resume by someone else, the operator who started the run
+still cannot answer a second-person approval (not even named with --answer STEP=yes@NAME)."""
 import json
 import os
 import signal
@@ -181,6 +182,46 @@ def resume_keeps_retry_delay():
         rb.eq(len(lines(log)), 1, "no attempt ran after the abort")
 
 
+SECOND = """runbook: second-after-resume
+title: Second person after a resume
+steps:
+  ok:
+    approval: { prompt: "go?", timeout: 2s, second_person: true }
+    on_reject: stop
+    next: done
+  stop:
+    end: aborted
+  done:
+    end: recovered
+"""
+
+
+def starter_cannot_answer_after_resume():
+    with rb.Workdir() as wd:
+        path = wd.file("r.yaml", SECOND)
+        run = popen(wd, "run", path, "--operator", "alice")
+        try:
+            run_id = json.loads(run.stdout.readline())["data"]["run"]
+            for line in run.stdout:
+                if json.loads(line)["type"] == "approval.requested":
+                    break
+            run.send_signal(signal.SIGINT)
+            rb.eq(run.wait(timeout=20), 3, "paused at the approval")
+        finally:
+            if run.poll() is None:
+                run.kill()
+        res = rb.run(["--json", "--store", wd.store, "resume", run_id, "--operator", "bob", "--answer", "ok=yes@ALICE"],
+                     cwd=wd.path, timeout=60)
+        evs = timeline(wd, run_id)
+        answered = [e for e in evs if e["type"] == "approval.answered" and e["data"].get("answered")]
+        rb.eq(answered, [], "the starter's answer (ALICE, named by bob's --answer) is not taken")
+        refused = [e for e in evs if e["type"] == "approval.refused"]
+        rb.check(refused and "alice started the run" in refused[-1]["data"]["reason"].lower(),
+                 f"refused with the second-person rule: {refused}")
+        rb.eq(res.returncode, 3, f"unanswered: on_reject ends it aborted: {res.out[-400:]}{res.err}")
+
+
+starter_cannot_answer_after_resume()
 resume_keeps_retry_delay()
 interrupted_abort_stays_aborted()
 rb.done()
