@@ -47,6 +47,16 @@ std::optional<model::Runbook> load_or_report(const std::string& path, plugin::Re
   return rb;
 }
 
+Status verify_timeline(journal::Store& store, const std::string& run_id) {
+  Status st = Status::OK();
+  for (int i = 0; i < 3; ++i) {
+    bool tail_only = false;
+    st = store.verify_chain(run_id, &tail_only);
+    if (st.ok()) return st;
+  }
+  return st;
+}
+
 std::unique_ptr<journal::Store> open_store_or_report(const Global& g) {
   Status st = Status::OK();
   auto s = journal::open_store(g.store, &st);

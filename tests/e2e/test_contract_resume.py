@@ -5,10 +5,13 @@ cut-short rollback again before the older ones; the interruption says which roll
 cut, and the incident report's timeline shows every interruption. A run paused (or killed)
 inside a retry's delay waits out the rest of that delay on resume, and an abort during that
 wait ends it at once. After a resume by someone else, the operator who started the run
-still cannot answer a second-person approval (not even named with --answer STEP=yes@NAME)."""
+still cannot answer a second-person approval (not even named with --answer STEP=yes@NAME). A timeline event changed in the store
+(its hash chain broken) makes `timeline` exit 4 naming the event and `export` refuse to
+write a report from it."""
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -221,6 +224,30 @@ def starter_cannot_answer_after_resume():
         rb.eq(res.returncode, 3, f"unanswered: on_reject ends it aborted: {res.out[-400:]}{res.err}")
 
 
+def tampered_event_is_detected():
+    with rb.Workdir() as wd:
+        log = os.path.join(wd.path, "log")
+        path = wd.file("r.yaml", RETRY.format(log=log).replace("exit 1", "exit 0"))
+        r = rb.run_runbook(wd, path)
+        rb.eq(r.code, 0, "the run recovers")
+        ok = rb.run(["--store", wd.store, "export", r.run_id, "--format", "markdown"], cwd=wd.path)
+        rb.eq(ok.returncode, 0, f"an intact timeline exports: {ok.err}")
+        db = sqlite3.connect(wd.store)
+        db.execute("UPDATE events SET data = replace(data, '\"attempts\":1', '\"attempts\":9') "
+                   "WHERE run_id = ? AND type = 'step.succeeded'", (r.run_id,))
+        db.commit()
+        db.close()
+        tl = rb.run(["--store", wd.store, "timeline", r.run_id], cwd=wd.path)
+        rb.eq(tl.returncode, 4, "timeline of a tampered run: exit 4")
+        rb.check("step.succeeded" in tl.err and "damaged" in tl.err, f"names the tampered event: {tl.err}")
+        rb.check("run started" in tl.out, "the events are still shown (never an empty answer)")
+        for fmt_ in ("markdown", "json", "html", "junit"):
+            ex = rb.run(["--store", wd.store, "export", r.run_id, "--format", fmt_], cwd=wd.path)
+            rb.eq(ex.returncode, 4, f"export --format {fmt_} of a tampered run: exit 4")
+            rb.check(ex.out == "" and "damaged" in ex.err, f"no report from a tampered timeline ({fmt_}): {ex.err}")
+
+
+tampered_event_is_detected()
 starter_cannot_answer_after_resume()
 resume_keeps_retry_delay()
 interrupted_abort_stays_aborted()
