@@ -13,6 +13,7 @@ namespace {
 std::string step_result(const StepSummary& s) {
   std::string w = result_word(s);
   if (w == "succeeded" || w == "confirmed") return "✅ " + w;
+  if (w == "interrupted") return "⏸ interrupted";
   if (w == "failed" || w == "timed_out" || w == "not done" || w == "rejected" || w == "unanswered") return "❌ " + w;
   return w;
 }

@@ -7,7 +7,8 @@ inside a retry's delay waits out the rest of that delay on resume, and an abort 
 wait ends it at once. After a resume by someone else, the operator who started the run
 still cannot answer a second-person approval (not even named with --answer STEP=yes@NAME). A timeline event changed in the store
 (its hash chain broken) makes `timeline` exit 4 naming the event and `export` refuse to
-write a report from it."""
+write a report from it. A step cut short (kill -9, Ctrl-C) and never finished is
+"interrupted" in every export — not "running", not a passed JUnit testcase."""
 import json
 import os
 import signal
@@ -247,6 +248,53 @@ def tampered_event_is_detected():
             rb.check(ex.out == "" and "damaged" in ex.err, f"no report from a tampered timeline ({fmt_}): {ex.err}")
 
 
+KILLED = """runbook: killed-mid-step
+title: Killed mid step
+steps:
+  a:
+    shell: "true"
+    next: b
+  b:
+    shell: touch "{flag}"; sleep 30
+    idempotent: false
+    next: done
+  done:
+    end: recovered
+"""
+
+
+def cut_short_step_is_interrupted_in_reports():
+    with rb.Workdir() as wd:
+        flag = os.path.join(wd.path, "b-started")
+        path = wd.file("r.yaml", KILLED.format(flag=flag))
+        run = popen(wd, "run", path)
+        try:
+            run_id = json.loads(run.stdout.readline())["data"]["run"]
+            rb.check(wait_for(lambda: os.path.exists(flag)), "b starts")
+            time.sleep(0.3)
+            os.killpg(run.pid, signal.SIGKILL)  # the engine and b's shell die at once
+            run.wait(timeout=20)
+        finally:
+            if run.poll() is None:
+                run.kill()
+        ab = rb.run(["--store", wd.store, "abort", run_id], cwd=wd.path, timeout=60)
+        rb.eq(ab.returncode, 3, f"abort after kill -9: {ab.err}")
+        md = rb.run(["--store", wd.store, "export", run_id, "--format", "markdown"], cwd=wd.path).out
+        res = md.split("## Resolution", 1)[1].split("## Prevention", 1)[0]
+        row = [l for l in res.splitlines() if l.startswith("| 2 |")]
+        rb.check(row and "interrupted" in row[0] and "running" not in row[0], f"markdown: b is interrupted: {row}")
+        js = json.loads(rb.run(["--store", wd.store, "export", run_id, "--format", "json"], cwd=wd.path).out)
+        b = [st for st in js["steps"] if st["id"] == "b"][0]
+        rb.eq(b["result"], "interrupted", "json: b's result")
+        rb.check(b["duration_ms"] >= 300, f"json: b ran until it was cut short: {b['duration_ms']} ms")
+        ju = rb.run(["--store", wd.store, "export", run_id, "--format", "junit"], cwd=wd.path).out
+        case = ju.split('name="b: b"', 1)[1].split("</testcase>", 1)[0] if 'name="b: b"' in ju else ""
+        rb.check('type="interrupted"' in case, f"junit: b is a failure, not a pass: {ju}")
+        html = rb.run(["--store", wd.store, "export", run_id, "--format", "html"], cwd=wd.path).out
+        rb.check("interrupted" in html.split("<h2>Resolution</h2>", 1)[1].split("</table>", 1)[0], "html: b interrupted")
+
+
+cut_short_step_is_interrupted_in_reports()
 tampered_event_is_detected()
 starter_cannot_answer_after_resume()
 resume_keeps_retry_delay()
