@@ -272,7 +272,7 @@ def cut_short_step_is_interrupted_in_reports():
             run_id = json.loads(run.stdout.readline())["data"]["run"]
             rb.check(wait_for(lambda: os.path.exists(flag)), "b starts")
             time.sleep(0.3)
-            os.killpg(run.pid, signal.SIGKILL)  # the engine and b's shell die at once
+            os.killpg(run.pid, signal.SIGKILL)  # kill -9 the engine; b's shell (its own group) is left for abort to stop
             run.wait(timeout=20)
         finally:
             if run.poll() is None:
