@@ -520,14 +520,14 @@ steps:
 TEST_CASE("ExecutorTest.ResumeDuringAnAbortsRollbacksEndsAborted") {
   Harness h;
   h.load(book("true"));
-  auto ev = interrupted_timeline();
+  auto events = interrupted_timeline();
   journal::Event rs;
-  rs.seq = static_cast<long long>(ev.size()) + 1;
+  rs.seq = static_cast<long long>(events.size()) + 1;
   rs.type = ev::kRollbackStarted;
   rs.step = "a";
   rs.data = {{"action", "shell"}, {"ending", "aborted"}, {"reason", "aborted by bob"}};
-  ev.push_back(rs);
-  auto rp = exec::replay(h.rb, ev);
+  events.push_back(rs);
+  auto rp = exec::replay(h.rb, events);
   CHECK(rp.point.mode == exec::ResumePoint::Mode::Rollbacks);
   CHECK(rp.point.end_state == model::EndState::Aborted);
   CHECK(rp.point.reason.find("aborted by bob") != std::string::npos);
