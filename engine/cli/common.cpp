@@ -1,3 +1,5 @@
+#include <chrono>
+#include <thread>
 #include "cli/common.h"
 #include "sys/env.h"
 
@@ -53,6 +55,7 @@ Status verify_timeline(journal::Store& store, const std::string& run_id) {
     bool tail_only = false;
     st = store.verify_chain(run_id, &tail_only);
     if (st.ok()) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let a live engine's commit land
   }
   return st;
 }
