@@ -1,12 +1,12 @@
-#include <chrono>
-#include <thread>
 #include "cli/common.h"
 #include "sys/env.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fmt/format.h>
 #include <filesystem>
 #include <random>
+#include <thread>
 #include <pwd.h>
 #include <unistd.h>
 
