@@ -17,7 +17,7 @@ struct Reading {
   bool in_flight = false;  // a step.started without outcome
   bool decided = true;     // the last outcome was followed by its transition
   bool ending = false;     // rollbacks had begun
-  std::string ending_as, ending_reason;  // how the run was ending, from rollback.started
+  std::string ending_as{}, ending_reason{};  // how the run was ending, from rollback.started
   std::string last_to;
 
   ResumePoint& p() { return r.point; }
