@@ -35,6 +35,12 @@ int cmd_export(const Global& g, const std::string& run_id, const std::string& fo
     error(no_run_message(g, *store, run_id));
     return kInvalid;
   }
+  // A report is a record handed to others: it is not written from a damaged or tampered
+  // timeline (exit 4 naming the event; `runbook timeline` still shows the events).
+  if (Status s = verify_timeline(*store, run_id); !s.ok()) {
+    error(fmt::format("run {}: the timeline is damaged: {}; no report written", run_id, s.message()));
+    return kEngine;
+  }
   auto rep = report::build_report(*run, store->events(run_id), sys::wall_now(), version());
   rep.store_flag = store_flag(g);
   std::string text;

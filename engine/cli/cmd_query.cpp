@@ -295,6 +295,13 @@ int cmd_timeline(const Global& g, const std::string& run_id, const std::string& 
     fmt::print("{:>4}  {}  +{:>8}  {}\n", e.seq, t ? clock_time(*t, tz) : e.ts,
                format_duration_short(Millis(static_cast<long long>(e.t * 1000))), report::Console::describe(e));
   }
+  // The events are shown (never an empty answer), but damage is said and is exit 4.
+  if (Status s = verify_timeline(*store, run_id); !s.ok()) {
+    std::fflush(stdout);
+    error(fmt::format("run {}: the timeline is damaged: {}; the events shown may not be what the engine recorded",
+                      run_id, s.message()));
+    return kEngine;
+  }
   return kOk;
 }
 

@@ -177,6 +177,7 @@ void continuation_setup(const Global& g, const ResumeFlags& f, Continuation& c, 
   d.lease_key = run.incident;
   d.lease_ttl_ms = lease_ttl_ms();
   d.answers = c.answers;
+  d.started_by = run.operator_name;
   d.yes = f.yes;
   d.resume_args = secrets_again(*c.rb, *c.inputs, f.inputs_file, f.inputs);
   d.resume = at;

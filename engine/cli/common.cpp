@@ -2,10 +2,12 @@
 #include "sys/env.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <filesystem>
 #include <random>
+#include <thread>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -46,6 +48,17 @@ std::optional<model::Runbook> load_or_report(const std::string& path, plugin::Re
     fmt::print(stderr, "{}\n", x.format());
   }
   return rb;
+}
+
+Status verify_timeline(journal::Store& store, const std::string& run_id) {
+  Status st = Status::OK();
+  for (int i = 0; i < 3; ++i) {
+    bool tail_only = false;
+    st = store.verify_chain(run_id, &tail_only);
+    if (st.ok()) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let a live engine's commit land
+  }
+  return st;
 }
 
 std::unique_ptr<journal::Store> open_store_or_report(const Global& g) {

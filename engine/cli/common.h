@@ -31,6 +31,12 @@ std::optional<model::Runbook> load_or_report(const std::string& path, plugin::Re
 
 std::unique_ptr<journal::Store> open_store_or_report(const Global& g);
 
+/// The run's timeline checked against its hash chain (journal/FORMAT.md). A failure is
+/// read again (a live engine may append between the reads); damage that stays is
+/// returned, naming the event. For `timeline` and `export`: a tampered or damaged event
+/// never reaches a report silently (exit 4 with what is damaged).
+Status verify_timeline(journal::Store& store, const std::string& run_id);
+
 /// " --store URL" (password masked) when a store was given with --store, else "": every
 /// command the tool suggests carries the store in use.
 std::string store_flag(const Global& g);

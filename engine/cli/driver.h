@@ -30,6 +30,7 @@ struct DriveOptions {
   std::optional<exec::ResumePoint> resume;
   Value resumed_event;
   std::map<std::string, exec::GivenAnswer> answers;
+  std::string started_by;            ///< a resumed run: who started it (the second-person rule)
   bool yes = false;
   bool ignore_signals = false;       ///< teardown: SIGINT/SIGTERM do not stop it
   bool typed_answers = false;        ///< the operator may type answers (stdin is read)

@@ -44,6 +44,7 @@ RunSession::~RunSession() { finish(); }
 exec::Answers::Config RunSession::answers_config(const exec::ExecOptions& o, const DriveOptions& d) {
   exec::Answers::Config c;
   c.operator_name = o.operator_name;
+  c.started_by = d.started_by;
   c.yes_all = d.yes;
   c.drill = o.drill;
   c.given = d.answers;

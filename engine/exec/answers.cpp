@@ -75,8 +75,11 @@ struct Answers::Impl {
   std::string may_not_answer(const std::string& by, const std::string& word) const {
     const plugin::Question& q = pending->view.q;
     if (!valid_identity(by)) return fmt::format("'{}' is not a valid name", by);
-    if (q.second_person && same_person(by, cfg.operator_name))
+    if (q.second_person && !cfg.started_by.empty() && same_person(by, cfg.started_by))
       return fmt::format("{} started the run: this approval needs a second person", by);
+    if (q.second_person && same_person(by, cfg.operator_name))
+      return fmt::format("{} {} the run: this approval needs a second person", by,
+                         cfg.started_by.empty() ? "started" : "resumed");
     if (q.kind == "approval" && word == "done") return "an approval is answered yes or no";
     return "";
   }

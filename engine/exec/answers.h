@@ -44,6 +44,9 @@ class Answers : public plugin::Interaction {
  public:
   struct Config {
     std::string operator_name;
+    /// Who started the run, when this engine resumes it as someone else: the second-person
+    /// rule refuses them too (contract §3: the operator who started the run cannot answer).
+    std::string started_by;
     bool yes_all = false;
     bool drill = false;
     std::map<std::string, GivenAnswer> given;

@@ -138,7 +138,9 @@ struct Executor::Impl {
     attempt_no = at.attempt;
     rto.enter_step(*s);
     switch (at.mode) {
-      case M::Enter: return enter(*s, at.attempt);
+      case M::Enter:
+        if (at.retry_at && *at.retry_at > rc.env.wall()) return wait_retry(*s, at.attempt, *at.retry_at);
+        return enter(*s, at.attempt);
       case M::After: return after_step(at.outcome);
       case M::Confirmed:
         rc.emit(ev::kStepConfirmed, s->id, at.attempt, {{"reason", "interrupted; the operator confirmed it completed"}});
@@ -146,6 +148,20 @@ struct Executor::Impl {
       case M::VerifyFirst: return verify_first(*s, at.attempt);
       case M::Rollbacks: break;
     }
+  }
+
+  // Resumed inside a retry's delay (interrupted or killed while waiting): the rest of the
+  // delay still applies — the runbook asked for it (a rate limit, a service given time to
+  // come back). Recorded as step.retrying with the delay left, so the timeline says why
+  // nothing runs yet; abort and interrupt treat it as any retry wait.
+  void wait_retry(const Step& s, int n, WallTime due) {
+    Millis left = std::chrono::duration_cast<Millis>(due - rc.env.wall());
+    attempt_no = n - 1;
+    rc.st.steps[s.id].status = "running";
+    rc.st.touch();
+    rc.emit(ev::kStepRetrying, s.id, attempt_no, {{"delay_ms", left.count()}, {"next_attempt", n}, {"resumed", true}});
+    if (!rc.commit()) return;
+    retry_timer->arm(left, [this, n] { start_attempt(n); });
   }
 
   // idempotent: verify-first on resume: the step's gates decide whether it is done.
@@ -246,6 +262,9 @@ struct Executor::Impl {
       interrupt_data["step"] = cur->id;
       interrupt_data["attempt"] = attempt_no;
     }
+    // Interrupted while rolling back: say which rollback was cut short (resume runs it
+    // again, then the rest), not "nothing was rolled back".
+    if (ending && !rollbacks.current().empty()) interrupt_data["rolling_back"] = rollbacks.current();
     interrupt_data["rto"] = rto.to_json();
     rc.emit(ev::kRunInterrupted, cur ? cur->id : "", attempt_no, interrupt_data);
     if (!rc.commit()) return;
@@ -351,7 +370,7 @@ struct Executor::Impl {
     abort_reason = reason;
     rc.ui.cancel(cur ? cur->id : "");
     if (ending) return;  // rollbacks are running: let them finish
-    if (attempt && retry_timer->armed()) {
+    if (retry_timer->armed()) {  // also a resumed retry wait, which has no Attempt yet
       // Waiting between attempts: nothing runs, the step ends cancelled now.
       retry_timer->cancel();
       return step_failed(StepOutcome::Cancelled, reason, {{"error", reason}, {"outcome", "cancelled"}});
@@ -368,7 +387,11 @@ struct Executor::Impl {
     end_reason = reason;
     end_step = at_step;
     if (state == model::EndState::Recovered || rc.o.probes_only || skip_rollbacks) return finish_run();
-    rollbacks.start(rollback_stack, [this] { finish_run(); });
+    // How the run is ending goes into rollback.started: a resume after an interrupt
+    // during the rollbacks ends it the same way (an abort stays an abort).
+    Value ending = {{"ending", model::to_string(aborting ? model::EndState::Aborted : state)},
+                    {"reason", aborting ? abort_reason : reason}};
+    rollbacks.start(rollback_stack, std::move(ending), [this] { finish_run(); });
   }
 
   void finish_run() {

@@ -59,6 +59,9 @@ struct ResumePoint {
   std::map<std::string, StepState> steps;
   std::set<std::string> secret_outputs;
   bool rto_warned = false, rto_breached = false;
+  /// Enter after a pending retry (step.retrying with no attempt since): the attempt is not
+  /// due before this time — the rest of the runbook's retry delay still applies on resume.
+  std::optional<WallTime> retry_at;
 };
 
 class Executor {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "base/events.h"
+#include "base/time.h"
 
 namespace rb::exec {
 
@@ -16,6 +17,7 @@ struct Reading {
   bool in_flight = false;  // a step.started without outcome
   bool decided = true;     // the last outcome was followed by its transition
   bool ending = false;     // rollbacks had begun
+  std::string ending_as{}, ending_reason{};  // how the run was ending, from rollback.started
   std::string last_to;
 
   ResumePoint& p() { return r.point; }
@@ -24,6 +26,7 @@ struct Reading {
     p().mode = ResumePoint::Mode::Enter;
     p().step = e.step;
     p().attempt = e.attempt;
+    p().retry_at.reset();
     in_flight = true;
     decided = true;
     p().steps[e.step].status = "running";
@@ -70,6 +73,7 @@ struct Reading {
     p().mode = ResumePoint::Mode::Enter;
     p().step = e.step;
     p().attempt = e.data.value("next_attempt", e.attempt + 1);
+    if (auto t = parse_time(e.ts)) p().retry_at = *t + Millis(e.data.value("delay_ms", 0LL));
   }
 
   void transition(const journal::Event& e) {
@@ -77,6 +81,7 @@ struct Reading {
     p().mode = ResumePoint::Mode::Enter;
     p().step = e.data.value("to", std::string());
     p().attempt = 1;
+    p().retry_at.reset();
     p().steps[p().step].visits++;
     last_to = p().step;
   }
@@ -85,6 +90,14 @@ struct Reading {
     auto& st = p().rollback_stack;
     auto it = std::find(st.rbegin(), st.rend(), e.step);
     if (it != st.rend()) st.erase(std::next(it).base());
+  }
+
+  void rollback_started(const journal::Event& e) {
+    if (!ending) {
+      ending_as = e.data.value("ending", std::string());
+      ending_reason = e.data.value("reason", std::string());
+    }
+    ending = true;
   }
 
   void read(const journal::Event& e) {
@@ -96,7 +109,7 @@ struct Reading {
     else if (t == ev::kStepRetrying) retrying(e);
     else if (t == ev::kStepAttemptFailed) in_flight = false;
     else if (t == ev::kTransition) transition(e);
-    else if (t == ev::kRollbackStarted) ending = true;
+    else if (t == ev::kRollbackStarted) rollback_started(e);
     else if (t == ev::kRollbackFinished) rollback_finished(e);
     else if (t == ev::kRtoWarning) p().rto_warned = true;
     else if (t == ev::kRtoBreached) p().rto_warned = p().rto_breached = true;
@@ -107,13 +120,16 @@ struct Reading {
   void finish_rollbacks() {
     p().mode = ResumePoint::Mode::Rollbacks;
     const model::Step* end = rb.find(last_to);
-    if (end && end->kind == model::StepKind::End) p().end_state = end->end;
+    // The engine recorded how the run was ending (an abort, a failure): keep it.
+    if (ending_as == "aborted" || ending_as == "failed") {
+      p().end_state = ending_as == "aborted" ? model::EndState::Aborted : model::EndState::Failed;
+    } else if (end && end->kind == model::StepKind::End) p().end_state = end->end;
     else if (p().outcome == StepOutcome::Cancelled || p().outcome == StepOutcome::Rejected ||
              p().outcome == StepOutcome::Unanswered)
       p().end_state = model::EndState::Aborted;
     else p().end_state = model::EndState::Failed;
     if (end) p().step = end->id;
-    p().reason = "resumed while rolling back";
+    p().reason = ending_reason.empty() ? "resumed while rolling back" : ending_reason + " (resumed while rolling back)";
   }
 };
 

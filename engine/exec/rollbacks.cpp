@@ -6,8 +6,9 @@
 
 namespace rb::exec {
 
-void Rollbacks::start(std::vector<std::string> stack, std::function<void()> done) {
+void Rollbacks::start(std::vector<std::string> stack, Value ending, std::function<void()> done) {
   stack_ = std::move(stack);
+  ending_ = std::move(ending);
   done_ = std::move(done);
   next();
 }
@@ -24,7 +25,9 @@ void Rollbacks::next() {
     current_.clear();
     return std::exchange(done_, nullptr)();
   }
-  rc_.emit(ev::kRollbackStarted, s->id, 0, {{"action", s->rollback->action.kind}});
+  Value started = ending_;
+  started["action"] = s->rollback->action.kind;
+  rc_.emit(ev::kRollbackStarted, s->id, 0, started);
   if (!rc_.commit()) return;
   std::optional<Millis> limit = s->rollback->timeout ? s->rollback->timeout : s->timeout;
   // A fleet step's rollback runs on the hosts where the step ran (contract §8): its

@@ -16,8 +16,11 @@ class Rollbacks {
  public:
   explicit Rollbacks(RunContext& rc) : rc_(rc), action_(rc) {}
   /// Runs the rollbacks of `stack` (oldest first; run from the back). `done` is not
-  /// called when a commit fails (the run stops on the engine error).
-  void start(std::vector<std::string> stack, std::function<void()> done);
+  /// called when a commit fails (the run stops on the engine error). `ending`
+  /// ({ending: failed|aborted, reason}) goes into every rollback.started, so that a resume
+  /// of rollbacks cut short by an interrupt ends the run the way it was ending (an
+  /// operator's abort stays `aborted`, not `failed`).
+  void start(std::vector<std::string> stack, Value ending, std::function<void()> done);
   /// Stops: the rollback running now is cancelled and not recorded as finished (a resume
   /// runs it again); `paused` is called instead of `done`.
   void interrupt(std::function<void()> paused);
@@ -31,6 +34,7 @@ class Rollbacks {
   ActionRun action_;
   std::vector<std::string> stack_;
   std::string current_;
+  Value ending_ = Value::object();
   std::function<void()> done_, paused_;
 };
 

@@ -113,9 +113,13 @@ std::string Console::describe(const journal::Event& e) {
     return fmt::format("{} {} {} by {} ({}){}", yes ? "✔" : "✖", e.step, word, s("by"), s("via"),
                        d.contains("comment") ? ": " + s("comment") : "");
   }
-  if (t == ev::kRunInterrupted)
+  if (t == ev::kRunInterrupted) {
+    if (d.contains("rolling_back"))  // cut short while the rollbacks ran: resume finishes them
+      return fmt::format("⏸ run interrupted ({}) while rolling back {}: that rollback and the ones after it run on `{}`",
+                         s("reason"), s("rolling_back"), s("resume"));
     return fmt::format("⏸ run interrupted ({}) at {}: nothing was rolled back; continue with `{}`", s("reason"),
                        s("step").empty() ? "-" : s("step"), s("resume"));
+  }
   if (t == ev::kRollbackStarted) return fmt::format("↩ rolling back {}", e.step);
   if (t == ev::kRollbackFinished)
     return d.value("ok", false) ? fmt::format("↩ rollback of {} done", e.step)

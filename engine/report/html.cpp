@@ -80,7 +80,7 @@ svg text { font: 12px -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill
 svg .axis { stroke: #9ca3af; } svg .grid { stroke: #e5e7eb; }
 svg .budget { fill: none; stroke: #9ca3af; stroke-dasharray: 3 2; }
 svg .bar.succeeded, svg .bar.confirmed { fill: var(--ok); } svg .bar.failed { fill: var(--bad); } svg .bar.timed_out { fill: var(--warn); }
-svg .bar.skipped { fill: #d1d5db; } svg .bar.running { fill: var(--run); }
+svg .bar.skipped { fill: #d1d5db; } svg .bar.running { fill: var(--run); } svg .bar.interrupted { fill: var(--warn); opacity: .6; }
 svg .attempt-failed { fill: var(--bad); opacity: .85; } svg .retry { fill: url(#hatch); } svg .approval { fill: var(--wait); }
 svg .rto { stroke: var(--bad); stroke-width: 2; stroke-dasharray: 6 4; } svg .recovered { stroke: var(--ok); stroke-width: 2; }
 .legend span { display: inline-block; margin-right: 14px; } .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }

@@ -18,7 +18,11 @@ std::string to_junit(const Report& r) {
   for (auto& s : r.steps) {
     std::string name = xml(s.id + ": " + s.title);
     std::string time = fmt::format("{:.3f}", s.duration_ms / 1000.0);
-    if (s.result == "failed" || s.result == "timed_out") {
+    if (s.result == "interrupted") {  // cut short (a pause, a kill) and never finished: not passed
+      ++failures;
+      cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n      <failure message=\"interrupted\" type=\"interrupted\">attempt {} was cut short and never finished</failure>\n    </testcase>\n",
+                           cls, name, time, s.attempts);
+    } else if (s.result == "failed" || s.result == "timed_out") {
       ++failures;
       std::string msg = s.gate_failure.empty() ? s.error : s.gate_failure;
       cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",

@@ -13,6 +13,7 @@ namespace {
 std::string step_result(const StepSummary& s) {
   std::string w = result_word(s);
   if (w == "succeeded" || w == "confirmed") return "✅ " + w;
+  if (w == "interrupted") return "⏸ interrupted";
   if (w == "failed" || w == "timed_out" || w == "not done" || w == "rejected" || w == "unanswered") return "❌ " + w;
   return w;
 }
@@ -46,6 +47,13 @@ std::optional<std::string> timeline_line(const journal::Event& e, const std::map
   };
   const std::string& t = e.type;
   if (t == ev::kRunStarted) return fmt::format("Run started by {} ({}{})", s("operator"), s("incident"), d.value("drill", false) ? ", drill" : "");
+  if (t == ev::kRunInterrupted)
+    return d.contains("rolling_back")
+               ? fmt::format("Run interrupted ({}) while rolling back {}", md(s("reason")), s("rolling_back"))
+               : fmt::format("Run interrupted ({}) at step `{}`: paused, nothing rolled back", md(s("reason")), s("step"));
+  if (t == ev::kStepVerifying) return fmt::format("{} interrupted earlier: checking its gates first (verify-first)", title());
+  if (t == ev::kAlertRepeated) return std::string("Alert fired again");
+  if (t == ev::kAlertResolved) return std::string("Alert resolved");
   if (t == ev::kRunResumed) return fmt::format("Run resumed by {} at step `{}` ({})", s("operator"), s("step"), s("how"));
   if (t == ev::kStepStarted)
     return e.attempt > 1 ? fmt::format("{} — attempt {} started", title(), e.attempt)

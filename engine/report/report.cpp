@@ -127,6 +127,23 @@ void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event
     s.answer = answer_word(d);
   } else if (t == ev::kRollbackFinished) {
     step_of(r, index, e).rolled_back = true;
+  } else if (t == ev::kRunInterrupted || t == ev::kRunResumed) {
+    // A step started and never finished before this pause (or before a resume after a
+    // kill -9): that attempt was cut short. It is "interrupted", with the time it ran —
+    // never "running" in the report of a paused or ended run, never a passed testcase.
+    for (auto it = open.begin(); it != open.end();) {
+      auto found = index.find(it->first);
+      if (it->first.rfind("approval:", 0) == 0 || found == index.end()) {
+        ++it;
+        continue;
+      }
+      auto& st = r.steps[found->second];
+      st.result = "interrupted";
+      st.end = e.t;
+      st.duration_ms = std::llround((e.t - it->second) * 1000);
+      st.spans.push_back({it->second, e.t, "attempt", false});
+      it = open.erase(it);
+    }
   } else if (t == ev::kNote) {
     r.notes.push_back({d.value("text", std::string()), d.value("tag", std::string()), d.value("by", std::string()), e.ts});
   } else if (t == ev::kRpoRecorded && d.contains("rpo_seconds")) {

@@ -31,7 +31,7 @@ struct HostRow {
 
 struct StepSummary {
   std::string id, title, phase;
-  std::string result;  ///< succeeded, failed, timed_out, skipped, confirmed, running
+  std::string result;  ///< succeeded, failed, timed_out, skipped, confirmed, running, interrupted
   int attempts = 0;
   double start = 0, end = 0;       ///< seconds since run start
   long long duration_ms = 0;

@@ -514,3 +514,28 @@ steps:
   CHECK(rp.point.steps["notify"].visits == 1);
   CHECK(rp.point.steps["fix"].visits == 2);
 }
+
+// An abort cut short while its rollbacks ran (Ctrl-C during `runbook abort`): rollback.started
+// says how the run was ending, and the resume ends it that way — aborted, not failed.
+TEST_CASE("ExecutorTest.ResumeDuringAnAbortsRollbacksEndsAborted") {
+  Harness h;
+  h.load(book("true"));
+  auto events = interrupted_timeline();
+  journal::Event rs;
+  rs.seq = static_cast<long long>(events.size()) + 1;
+  rs.type = ev::kRollbackStarted;
+  rs.step = "a";
+  rs.data = {{"action", "shell"}, {"ending", "aborted"}, {"reason", "aborted by bob"}};
+  events.push_back(rs);
+  auto rp = exec::replay(h.rb, events);
+  CHECK(rp.point.mode == exec::ResumePoint::Mode::Rollbacks);
+  CHECK(rp.point.end_state == model::EndState::Aborted);
+  CHECK(rp.point.reason.find("aborted by bob") != std::string::npos);
+  auto r = h.go(h.options(), &rp.point);
+  CHECK(r.exit_code() == 3);
+  CHECK(h.env.counts["undo-a"] == 1);  // the cut-short rollback runs again
+  CHECK(h.env.counts["b"] == 0);
+  auto started = h.of(ev::kRollbackStarted, "a");
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].data.value("ending", std::string()) == "aborted");
+}
