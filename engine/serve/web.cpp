@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/text.h"
+#include "cli/common.h"
 #include "parse/runbook_parser.h"
 #include "report/report.h"
 #include "serve/pages.h"
@@ -105,6 +106,13 @@ Outcome Server::exported(const std::string& run_id, const std::string& format) {
   auto run = store_.run(run_id);
   if (!run) {
     out.response = page(404, message_page(404, fmt::format("No run '{}'.", run_id), "/"));
+    return out;
+  }
+  // As `runbook export`: a report is a record handed to others, never built from a
+  // damaged or tampered timeline.
+  if (Status s = cli::verify_timeline(store_, run_id); !s.ok()) {
+    out.response = page(500, message_page(500, fmt::format("Run {}: the timeline is damaged: {}; no report.", run_id,
+                                                           s.message()), "/runs/" + run_id));
     return out;
   }
   auto rep = report::build_report(*run, store_.events(run_id), sys::wall_now(), cli::version());

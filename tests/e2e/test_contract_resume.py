@@ -246,6 +246,14 @@ def tampered_event_is_detected():
             ex = rb.run(["--store", wd.store, "export", r.run_id, "--format", fmt_], cwd=wd.path)
             rb.eq(ex.returncode, 4, f"export --format {fmt_} of a tampered run: exit 4")
             rb.check(ex.out == "" and "damaged" in ex.err, f"no report from a tampered timeline ({fmt_}): {ex.err}")
+        # The incident room's export links refuse it too.
+        from servetest import Serve, token
+        viewer = token(wd.store, "vic", "viewer")
+        with Serve(wd.store, wd.path) as s:
+            for fmt_ in ("markdown", "json"):
+                st, _, body, _ = s.get(f"/runs/{r.run_id}/export/{fmt_}", token=viewer)
+                text = body.decode() if isinstance(body, bytes) else str(body)
+                rb.check(st == 500 and "damaged" in text, f"serve export {fmt_} of a tampered run: 500, damaged ({st})")
 
 
 KILLED = """runbook: killed-mid-step
