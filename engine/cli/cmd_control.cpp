@@ -63,8 +63,9 @@ int cmd_approve(const Global& g, const ApproveFlags& f) {
     error(fmt::format("'{}' is not yes, no or done", f.answer));
     return kInvalid;
   }
-  auto store = open_store_or_report(g);
-  if (!store) return kEngine;
+  int code = kEngine;
+  auto store = open_existing_store_or_report(g, &code);
+  if (!store) return code;
   auto run = store->run(f.run_id);
   if (!run) {
     error(no_run_message(g, *store, f.run_id));

@@ -28,8 +28,9 @@ int cmd_export(const Global& g, const std::string& run_id, const std::string& fo
     error(fmt::format("--tz '{}' is not a known time zone (e.g. UTC, Europe/Paris)", tz));
     return kInvalid;
   }
-  auto store = open_store_or_report(g);
-  if (!store) return kEngine;
+  int code = kEngine;
+  auto store = open_existing_store_or_report(g, &code);
+  if (!store) return code;
   auto run = store->run(run_id);
   if (!run) {
     error(no_run_message(g, *store, run_id));

@@ -1,4 +1,5 @@
 // runs, status, timeline, note: reading (and annotating) the store.
+#include <filesystem>
 #include <fmt/format.h>
 
 #include "base/text.h"
@@ -195,6 +196,12 @@ std::optional<Millis> projected_finish(const Global& g, journal::Store& store, c
 }  // namespace
 
 int cmd_runs(const Global& g, int limit) {
+  // Listing a store that is not there lists nothing, and does not create it.
+  if (std::string path = sqlite_store_path(g); !path.empty() && !std::filesystem::exists(path)) {
+    if (g.json) fmt::print("[]\n");
+    else fmt::print("no runs: no store at {} yet\n", path);
+    return kOk;
+  }
   auto store = open_store_or_report(g);
   if (!store) return kEngine;
   auto runs = store->runs(limit);
@@ -217,8 +224,9 @@ int cmd_runs(const Global& g, int limit) {
 }
 
 int cmd_status(const Global& g, const std::string& run_id) {
-  auto store = open_store_or_report(g);
-  if (!store) return kEngine;
+  int code = kEngine;
+  auto store = open_existing_store_or_report(g, &code);
+  if (!store) return code;
   auto r = find_run(g, *store, run_id);
   if (!r) return kInvalid;
   auto events = store->events(run_id);
@@ -282,8 +290,9 @@ int cmd_status(const Global& g, const std::string& run_id) {
 }
 
 int cmd_timeline(const Global& g, const std::string& run_id, const std::string& tz) {
-  auto store = open_store_or_report(g);
-  if (!store) return kEngine;
+  int code = kEngine;
+  auto store = open_existing_store_or_report(g, &code);
+  if (!store) return code;
   auto r = find_run(g, *store, run_id);
   if (!r) return kInvalid;
   for (auto& e : store->events(run_id)) {
@@ -317,8 +326,9 @@ int cmd_note(const Global& g, const std::string& run_id, const std::string& text
     error("the note is empty");
     return kInvalid;
   }
-  auto store = open_store_or_report(g);
-  if (!store) return kEngine;
+  int code = kEngine;
+  auto store = open_existing_store_or_report(g, &code);
+  if (!store) return code;
   auto r = find_run(g, *store, run_id);
   if (!r) return kInvalid;
   Value note = {{"text", text}, {"by", operator_name(op)}};

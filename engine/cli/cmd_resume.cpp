@@ -203,7 +203,8 @@ int continue_run(const Global& g, const ResumeFlags& f, Continuation& c, const e
 }
 
 int prepare(const Global& g, const ResumeFlags& f, Continuation& c) {
-  if (!(c.own_store = open_store_or_report(g))) return kEngine;
+  int code = kEngine;
+  if (!(c.own_store = open_existing_store_or_report(g, &code))) return code;
   return prepare_continuation(*c.own_store, g, f, c);
 }
 
@@ -258,8 +259,9 @@ int cmd_abort(const Global& g, const AbortFlags& f) {
     return kInvalid;
   }
   {
-    auto store = open_store_or_report(g);
-    if (!store) return kEngine;
+    int code = kEngine;
+    auto store = open_existing_store_or_report(g, &code);
+    if (!store) return code;
     auto run = store->run(f.run_id);
     if (run && engine_alive(*store, *run))
       return abort_live(*store, *run, by, f.no_rollback, store_flag(g), g.json);

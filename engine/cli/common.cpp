@@ -77,6 +77,28 @@ std::unique_ptr<journal::Store> open_store_or_report(const Global& g) {
   return s;
 }
 
+std::string sqlite_store_path(const Global& g) {
+  std::string url = journal::effective_store_url(g.store);
+  if (url.find("://") != std::string::npos) return "";
+  std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
+  return path == ":memory:" ? "" : path;
+}
+
+std::unique_ptr<journal::Store> open_existing_store_or_report(const Global& g, int* code) {
+  *code = kEngine;
+  std::string path = sqlite_store_path(g);
+  std::error_code ec;
+  if (!path.empty() && !std::filesystem::exists(path, ec)) {
+    error(fmt::format("no store at {}: no run was ever recorded there (a typo in --store or RUNBOOK_STORE? a run is "
+                      "in the store it was started with; by default .runbook/runbook.db in the directory it was "
+                      "started from)",
+                      std::filesystem::absolute(path, ec).lexically_normal().string()));
+    *code = kInvalid;
+    return nullptr;
+  }
+  return open_store_or_report(g);
+}
+
 std::string store_flag(const Global& g) {
   return g.store.empty() ? "" : " --store " + shell_quote(store_in_use(g));
 }

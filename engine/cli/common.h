@@ -31,6 +31,15 @@ std::optional<model::Runbook> load_or_report(const std::string& path, plugin::Re
 
 std::unique_ptr<journal::Store> open_store_or_report(const Global& g);
 
+/// The SQLite file of the store in use, or "" when it is not a SQLite store.
+std::string sqlite_store_path(const Global& g);
+
+/// For the commands that read existing runs (status, timeline, note, export, approve,
+/// resume, abort): a SQLite store that does not exist is not created — a typo in --store
+/// would otherwise answer "no run" from an empty store made on the spot. nullptr after
+/// printing why; *code is then kInvalid (no such store) or kEngine (it failed to open).
+std::unique_ptr<journal::Store> open_existing_store_or_report(const Global& g, int* code);
+
 /// The run's timeline checked against its hash chain (journal/FORMAT.md). A failure is
 /// read again (a live engine may append between the reads); damage that stays is
 /// returned, naming the event. For `timeline` and `export`: a tampered or damaged event

@@ -108,4 +108,16 @@ with rbtest.Workdir() as wd:
     p = rbtest.run(["drill", "list", "--drills", drills], cwd=wd.path)
     eq(p.returncode, 0, f"and that command reads it: {p.err}")
 
+    # A mistyped --store: the commands that read runs say there is no store there, exit 2,
+    # and create nothing; `runs` lists nothing without creating it either.
+    typo = os.path.join(wd.path, "typo", "runbok.db")
+    for args in (["status", "R1"], ["timeline", "R1"], ["export", "R1"], ["resume", "R1"], ["abort", "R1"],
+                 ["approve", "R1", "step", "yes"], ["note", "R1", "x"]):
+        p = rbtest.run(["--store", typo] + args, cwd=wd.path)
+        eq(p.returncode, 2, f"{args[0]} on a store that does not exist: exit 2 ({p.err.strip()[:200]})")
+        check("no store at" in p.err and typo in p.err, f"{args[0]}: names the missing store ({p.err.strip()[:200]})")
+    p = rbtest.run(["--store", typo, "runs"], cwd=wd.path)
+    check(p.returncode == 0 and "no runs" in p.out, f"runs on a store that does not exist: none ({p.out} {p.err})")
+    check(not os.path.exists(os.path.dirname(typo)), "nothing was created at the mistyped path")
+
 rbtest.done()
