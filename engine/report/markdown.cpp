@@ -134,6 +134,50 @@ std::vector<std::pair<std::string, std::string>> timeline_lines(const Report& r,
   return out;
 }
 
+// The Impact section: downtime, RTO and RPO against their targets, steps over budget,
+// the impact notes.
+static std::string impact_markdown(const Report& r) {
+  std::string out;
+  out += "## Impact\n\n";
+  out += "| Measure | Target | Actual | |\n|---|---|---|---|\n";
+  out += fmt::format("| Downtime (incident start → recovered) | — | {} | |\n",
+                     r.downtime ? human_seconds(*r.downtime) : (r.ongoing ? "ongoing" : "not recovered"));
+  bool stopped = !r.ongoing && r.status != "recovered";
+  out += fmt::format("| RTO | {} | {} | {} |\n", r.rto_target ? human_seconds(*r.rto_target) : "—",
+                     stopped ? fmt::format("not recovered (clock stopped at {})", human_seconds(r.rto_actual))
+                             : human_seconds(r.rto_actual),
+                     r.rto_met ? (*r.rto_met ? "✅" : "❌") : "");
+  out += fmt::format("| RPO | {} | {} | {} |\n", r.rpo_target ? human_seconds(*r.rpo_target) : "—",
+                     r.rpo_measured ? human_seconds(*r.rpo_measured) : "not measured", r.rpo_met ? (*r.rpo_met ? "✅" : "❌") : "");
+  std::vector<std::string> over;
+  for (auto& s : r.steps)
+    if (s.over_budget) over.push_back(fmt::format("{} ({} of {})", s.title, human_seconds(s.duration_ms / 1000.0),
+                                                  human_seconds(static_cast<double>(s.budget_ms.value_or(0)) / 1000.0)));
+  out += fmt::format("\nSteps over budget: {}.\n\n", over.empty() ? "none" : md(fmt::format("{}", fmt::join(over, "; "))));
+  out += notes_or(r, "impact", "- ", fmt::format("_No impact notes yet (users affected, data lost, revenue): add them with `runbook{} note {} \"…\" --tag impact`._", r.store_flag, r.run.id));
+  out += "\n";
+
+  return out;
+}
+
+// The Resolution section: one row per step, failed gates, per-host results.
+static std::string resolution_markdown(const Report& r) {
+  std::string out;
+  out += "\n## Resolution\n\n";
+  out += "| # | Step | Phase | Result | Duration | Budget | Attempts | Answered by |\n|---|---|---|---|---|---|---|---|\n";
+  int n = 0;
+  for (auto& s : r.steps) {
+    std::string result = step_result(s);
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", ++n, md(s.title), md(s.phase), result,
+                       human_seconds(s.duration_ms / 1000.0), s.budget_ms ? human_seconds(*s.budget_ms / 1000.0) : "—",
+                       s.attempts, s.approved_by.empty() ? "" : fmt::format("{} ({})", md(s.approved_by), s.answer));
+  }
+  for (auto& s : r.steps)
+    if (!s.gate_failure.empty()) out += fmt::format("\nFailed gate in {}: {}\n", md(s.title), md(s.gate_failure));
+  for (auto& s : r.steps) out += hosts_markdown(s);
+  return out;
+}
+
 std::string to_markdown(const Report& r, const std::string& tz) {
   std::string out;
   auto start = parse_time(r.run.started_at).value_or(WallTime{});
@@ -165,39 +209,10 @@ std::string to_markdown(const Report& r, const std::string& tz) {
   for (auto& [when, what] : timeline_lines(r, tz)) out += fmt::format("- {} — {}\n", when, what);
   out += "\n";
 
-  out += "## Impact\n\n";
-  out += "| Measure | Target | Actual | |\n|---|---|---|---|\n";
-  out += fmt::format("| Downtime (incident start → recovered) | — | {} | |\n",
-                     r.downtime ? human_seconds(*r.downtime) : (r.ongoing ? "ongoing" : "not recovered"));
-  bool stopped = !r.ongoing && r.status != "recovered";
-  out += fmt::format("| RTO | {} | {} | {} |\n", r.rto_target ? human_seconds(*r.rto_target) : "—",
-                     stopped ? fmt::format("not recovered (clock stopped at {})", human_seconds(r.rto_actual))
-                             : human_seconds(r.rto_actual),
-                     r.rto_met ? (*r.rto_met ? "✅" : "❌") : "");
-  out += fmt::format("| RPO | {} | {} | {} |\n", r.rpo_target ? human_seconds(*r.rpo_target) : "—",
-                     r.rpo_measured ? human_seconds(*r.rpo_measured) : "not measured", r.rpo_met ? (*r.rpo_met ? "✅" : "❌") : "");
-  std::vector<std::string> over;
-  for (auto& s : r.steps)
-    if (s.over_budget) over.push_back(fmt::format("{} ({} of {})", s.title, human_seconds(s.duration_ms / 1000.0),
-                                                  human_seconds(static_cast<double>(s.budget_ms.value_or(0)) / 1000.0)));
-  out += fmt::format("\nSteps over budget: {}.\n\n", over.empty() ? "none" : md(fmt::format("{}", fmt::join(over, "; "))));
-  out += notes_or(r, "impact", "- ", fmt::format("_No impact notes yet (users affected, data lost, revenue): add them with `runbook{} note {} \"…\" --tag impact`._", r.store_flag, r.run.id));
-  out += "\n";
-
+  out += impact_markdown(r);
   out += "## Root Cause\n\n";
   out += notes_or(r, "root-cause", "", fmt::format("_Not recorded yet. Add it with `runbook{} note {} \"…\" --tag root-cause`._", r.store_flag, r.run.id));
-  out += "\n## Resolution\n\n";
-  out += "| # | Step | Phase | Result | Duration | Budget | Attempts | Answered by |\n|---|---|---|---|---|---|---|---|\n";
-  int n = 0;
-  for (auto& s : r.steps) {
-    std::string result = step_result(s);
-    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", ++n, md(s.title), md(s.phase), result,
-                       human_seconds(s.duration_ms / 1000.0), s.budget_ms ? human_seconds(*s.budget_ms / 1000.0) : "—",
-                       s.attempts, s.approved_by.empty() ? "" : fmt::format("{} ({})", md(s.approved_by), s.answer));
-  }
-  for (auto& s : r.steps)
-    if (!s.gate_failure.empty()) out += fmt::format("\nFailed gate in {}: {}\n", md(s.title), md(s.gate_failure));
-  for (auto& s : r.steps) out += hosts_markdown(s);
+  out += resolution_markdown(r);
   out += "\n## Prevention\n\n";
   out += notes_or(r, "action-item", "- [ ] ", fmt::format("- [ ] _No action items yet: add them with `runbook{} note {} \"…\" --tag action-item`._", r.store_flag, r.run.id));
   out += "\n## Lessons Learned\n\n";

@@ -69,6 +69,48 @@ void fleet_rows(StepSummary& s, const Value& result) {
       if (n.is_string()) s.hosts_skipped.push_back(n.get<std::string>());
 }
 
+// A step's outcome: its result, its last attempt's span, its duration and hosts.
+void step_ended(StepSummary& s, const journal::Event& e, std::map<std::string, double>& open) {
+  const Value& d = e.data;
+  const std::string& t = e.type;
+  s.end = e.t;
+  double st = open.count(e.step) ? open[e.step] : e.t;
+  if (t == ev::kStepSkipped) {
+    s.result = "skipped";
+  } else if (t == ev::kStepSucceeded) {
+    if (s.result != "confirmed") s.result = "succeeded";
+    s.spans.push_back({st, e.t, "attempt", true});
+  } else {
+    s.result = d.value("outcome", std::string("failed")) == "timed_out" ? "timed_out" : "failed";
+    s.error = d.value("error", std::string());
+    s.spans.push_back({st, e.t, "attempt", false});
+  }
+  s.duration_ms = d.value("duration_ms", static_cast<long long>(std::llround((e.t - s.start) * 1000)));
+  if (d.contains("attempts")) s.attempts = d["attempts"].get<int>();
+  if (d.contains("result")) fleet_rows(s, d["result"]);
+  open.erase(e.step);
+}
+
+// A step started and never finished before this pause (or before a resume after a
+// kill -9): that attempt was cut short. It is "interrupted", with the time it ran —
+// never "running" in the report of a paused or ended run, never a passed testcase.
+void cut_short(Report& r, const std::map<std::string, size_t>& index, const journal::Event& e,
+               std::map<std::string, double>& open) {
+  for (auto it = open.begin(); it != open.end();) {
+    auto found = index.find(it->first);
+    if (it->first.rfind("approval:", 0) == 0 || found == index.end()) {
+      ++it;
+      continue;
+    }
+    auto& st = r.steps[found->second];
+    st.result = "interrupted";
+    st.end = e.t;
+    st.duration_ms = std::llround((e.t - it->second) * 1000);
+    st.spans.push_back({it->second, e.t, "attempt", false});
+    it = open.erase(it);
+  }
+}
+
 void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event& e, std::map<std::string, double>& open) {
   const Value& d = e.data;
   const std::string& t = e.type;
@@ -81,23 +123,7 @@ void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event
     s.result = "running";
     open[e.step] = e.t;
   } else if (t == ev::kStepSucceeded || t == ev::kStepFailed || t == ev::kStepSkipped) {
-    auto& s = step_of(r, index, e);
-    s.end = e.t;
-    double st = open.count(e.step) ? open[e.step] : e.t;
-    if (t == ev::kStepSkipped) {
-      s.result = "skipped";
-    } else if (t == ev::kStepSucceeded) {
-      if (s.result != "confirmed") s.result = "succeeded";
-      s.spans.push_back({st, e.t, "attempt", true});
-    } else {
-      s.result = d.value("outcome", std::string("failed")) == "timed_out" ? "timed_out" : "failed";
-      s.error = d.value("error", std::string());
-      s.spans.push_back({st, e.t, "attempt", false});
-    }
-    s.duration_ms = d.value("duration_ms", static_cast<long long>(std::llround((e.t - s.start) * 1000)));
-    if (d.contains("attempts")) s.attempts = d["attempts"].get<int>();
-    if (d.contains("result")) fleet_rows(s, d["result"]);
-    open.erase(e.step);
+    step_ended(step_of(r, index, e), e, open);
   } else if (t == ev::kStepConfirmed) {
     step_of(r, index, e).result = "confirmed";
   } else if (t == ev::kStepAttemptFailed) {
@@ -128,22 +154,7 @@ void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event
   } else if (t == ev::kRollbackFinished) {
     step_of(r, index, e).rolled_back = true;
   } else if (t == ev::kRunInterrupted || t == ev::kRunResumed) {
-    // A step started and never finished before this pause (or before a resume after a
-    // kill -9): that attempt was cut short. It is "interrupted", with the time it ran —
-    // never "running" in the report of a paused or ended run, never a passed testcase.
-    for (auto it = open.begin(); it != open.end();) {
-      auto found = index.find(it->first);
-      if (it->first.rfind("approval:", 0) == 0 || found == index.end()) {
-        ++it;
-        continue;
-      }
-      auto& st = r.steps[found->second];
-      st.result = "interrupted";
-      st.end = e.t;
-      st.duration_ms = std::llround((e.t - it->second) * 1000);
-      st.spans.push_back({it->second, e.t, "attempt", false});
-      it = open.erase(it);
-    }
+    cut_short(r, index, e, open);
   } else if (t == ev::kNote) {
     r.notes.push_back({d.value("text", std::string()), d.value("tag", std::string()), d.value("by", std::string()), e.ts});
   } else if (t == ev::kRpoRecorded && d.contains("rpo_seconds")) {

@@ -99,6 +99,55 @@ std::vector<std::pair<SourcePos, std::string>> stdin_problems(const yaml::Node& 
   return out;
 }
 
+// What a finished process gives its step: exit code or signal, stdout/stderr (valid
+// UTF-8, bounded), stdout parsed as result.json when it is one JSON document, and an
+// error naming the exit and stderr's last line.
+plugin::Outcome outcome_of(sys::ProcessExit ex, bool cancelled) {
+  plugin::Outcome o;
+  if (!ex.started) {
+    o.error = ex.spawn_error;
+    o.result["exit_code"] = 127;
+    o.result["stdout"] = "";
+    o.result["stderr"] = ex.spawn_error;
+    o.result["duration_ms"] = ex.duration.count();
+    o.completed = false;
+    return o;
+  }
+  o.completed = true;
+  o.cancelled = cancelled;
+  o.result["exit_code"] = ex.term_signal ? 128 + ex.term_signal : ex.exit_code;
+  if (ex.term_signal) o.result["signal"] = ex.term_signal;
+  {
+    // stdout that is one JSON document is also given parsed, as result.json.
+    std::string_view body = trim(ex.out);
+    if (!body.empty() && (body.front() == '{' || body.front() == '[') && !ex.out_truncated) {
+      auto j = parse_json_bounded(body);
+      if (!j.is_discarded()) o.result["json"] = std::move(j);
+    }
+  }
+  o.result["stdout"] = valid_utf8(std::move(ex.out));  // any bytes: results are JSON
+  o.result["stderr"] = valid_utf8(std::move(ex.err));
+  o.result["stdout_bytes"] = ex.out_bytes;
+  o.result["stderr_bytes"] = ex.err_bytes;
+  if (ex.out_truncated) o.result["stdout_truncated"] = true;
+  if (ex.err_truncated) o.result["stderr_truncated"] = true;
+  if (ex.out_truncated || ex.err_truncated) o.result["output_cap"] = kOutputCap;
+  if (ex.survivors) o.result["survivors"] = true;
+  o.result["duration_ms"] = ex.duration.count();
+  o.result["pid"] = ex.pid;
+  o.ok = ex.term_signal == 0 && ex.exit_code == 0;
+  if (!o.ok) {
+    if (ex.term_signal) o.error = fmt::format("killed by signal {}", ex.term_signal);
+    else o.error = fmt::format("exit code {}", ex.exit_code);
+    std::string err_tail(trim(o.result["stderr"].get<std::string>()));
+    if (!err_tail.empty()) {
+      auto lines = split_lines(err_tail);
+      o.error += ": " + ellipsize(lines.back(), 300);
+    }
+  }
+  return o;
+}
+
 class ShellPlugin : public plugin::Plugin {
  public:
   std::string name() const override { return "shell"; }
@@ -233,50 +282,7 @@ class ShellPlugin : public plugin::Plugin {
       tail.erase(0, nl + 1);
     };
     raw->proc = ctx.env->spawn(std::move(spec), out_fn, [cancelled = raw->cancelled, done](sys::ProcessExit ex) {
-      plugin::Outcome o;
-      if (!ex.started) {
-        o.error = ex.spawn_error;
-        o.result["exit_code"] = 127;
-        o.result["stdout"] = "";
-        o.result["stderr"] = ex.spawn_error;
-        o.result["duration_ms"] = ex.duration.count();
-        o.completed = false;
-        done(std::move(o));
-        return;
-      }
-      o.completed = true;
-      o.cancelled = *cancelled;
-      o.result["exit_code"] = ex.term_signal ? 128 + ex.term_signal : ex.exit_code;
-      if (ex.term_signal) o.result["signal"] = ex.term_signal;
-      {
-        // stdout that is one JSON document is also given parsed, as result.json.
-        std::string_view body = trim(ex.out);
-        if (!body.empty() && (body.front() == '{' || body.front() == '[') && !ex.out_truncated) {
-          auto j = parse_json_bounded(body);
-          if (!j.is_discarded()) o.result["json"] = std::move(j);
-        }
-      }
-      o.result["stdout"] = valid_utf8(std::move(ex.out));  // any bytes: results are JSON
-      o.result["stderr"] = valid_utf8(std::move(ex.err));
-      o.result["stdout_bytes"] = ex.out_bytes;
-      o.result["stderr_bytes"] = ex.err_bytes;
-      if (ex.out_truncated) o.result["stdout_truncated"] = true;
-      if (ex.err_truncated) o.result["stderr_truncated"] = true;
-      if (ex.out_truncated || ex.err_truncated) o.result["output_cap"] = kOutputCap;
-      if (ex.survivors) o.result["survivors"] = true;
-      o.result["duration_ms"] = ex.duration.count();
-      o.result["pid"] = ex.pid;
-      o.ok = ex.term_signal == 0 && ex.exit_code == 0;
-      if (!o.ok) {
-        if (ex.term_signal) o.error = fmt::format("killed by signal {}", ex.term_signal);
-        else o.error = fmt::format("exit code {}", ex.exit_code);
-        std::string err_tail(trim(o.result["stderr"].get<std::string>()));
-        if (!err_tail.empty()) {
-          auto lines = split_lines(err_tail);
-          o.error += ": " + ellipsize(lines.back(), 300);
-        }
-      }
-      done(std::move(o));
+      done(outcome_of(std::move(ex), *cancelled));
     });
     return run;
   }
