@@ -1,4 +1,4 @@
-// A run and a drill result from a row of either store: `Row` reads column i as text
+// A run, an event and a drill result from a row of either store: `Row` reads column i as text
 // (text(i)), as a number (i64(i)) or as a boolean (flag(i)). Internal to the stores. The
 // columns are in the order of kRunColumns / kDrillColumns.
 #pragma once
@@ -37,6 +37,24 @@ RunInfo run_from(const Row& r) {
   x.last_seq = r.i64(17);
   x.cwd = r.text(18);
   return x;
+}
+
+inline constexpr const char* kEventColumns = "seq, ts, t, type, step, attempt, data";
+
+/// An event from a row of kEventColumns (f64(i) reads a real); data that does not parse
+/// reads as {"corrupt": true}.
+template <typename Row>
+Event event_from(const Row& r) {
+  Event e;
+  e.seq = r.i64(0);
+  e.ts = r.text(1);
+  e.t = r.f64(2);
+  e.type = r.text(3);
+  e.step = r.text(4);
+  e.attempt = static_cast<int>(r.i64(5));
+  auto d = Value::parse(r.text(6), nullptr, false);
+  e.data = d.is_discarded() ? Value{{"corrupt", true}} : d;
+  return e;
 }
 
 template <typename Row>

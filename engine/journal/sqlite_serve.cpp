@@ -1,11 +1,12 @@
 // The SQLite store's tables and reads for `runbook serve` (store.h: tokens, serve runs,
-// events after a seq, run counts). The schema is created with the others at open. These
-// queries are few and rare next to the timeline's: each is prepared when used (Query),
-// outside the store's cache of the timeline's statements.
+// events after a seq, run counts). The schema is created with the others at open. They
+// use the store's cached statements (sqlite_stmt.h) and row readers (rows.h).
 #include <sqlite3.h>
 
 #include <fmt/format.h>
 
+#include "journal/rows.h"
+#include "journal/sqlite_stmt.h"
 #include "journal/sqlite_store.h"
 
 namespace rb::journal {
@@ -29,35 +30,7 @@ CREATE INDEX IF NOT EXISTS serve_runs_incident ON serve_runs(incident);
 
 namespace {
 
-// One prepared statement, finalized at the end of its scope.
-class Query {
- public:
-  Query(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Query() { sqlite3_finalize(st_); }
-  Query(const Query&) = delete;
-  Query& operator=(const Query&) = delete;
-  Query& bind(int i, const std::string& s) {
-    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Query& bind(int i, long long v) {
-    sqlite3_bind_int64(st_, i, v);
-    return *this;
-  }
-  bool row() { return st_ && sqlite3_step(st_) == SQLITE_ROW; }
-  int step() { return st_ ? sqlite3_step(st_) : SQLITE_ERROR; }
-  std::string text(int i) {
-    const unsigned char* t = sqlite3_column_text(st_, i);
-    return t ? reinterpret_cast<const char*>(t) : "";
-  }
-  long long i64(int i) { return sqlite3_column_int64(st_, i); }
-  double f64(int i) { return sqlite3_column_double(st_, i); }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-};
-
-ServeRun read_serve_run(Query& s) {
+ServeRun read_serve_run(Stmt& s) {
   ServeRun r;
   r.run_id = s.text(0);
   r.incident = s.text(1);
@@ -71,34 +44,22 @@ ServeRun read_serve_run(Query& s) {
 }  // namespace
 
 std::vector<Event> SqliteStore::events_after(const std::string& run_id, long long after, int limit) {
-  Query s(db_, "SELECT seq, ts, t, type, step, attempt, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq "
-              "LIMIT ?");
+  Stmt s(db_, fmt::format("SELECT {} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?", kEventColumns));
   s.bind(1, run_id).bind(2, after).bind(3, static_cast<long long>(limit));
   std::vector<Event> out;
-  while (s.row()) {
-    Event e;
-    e.seq = s.i64(0);
-    e.ts = s.text(1);
-    e.t = s.f64(2);
-    e.type = s.text(3);
-    e.step = s.text(4);
-    e.attempt = static_cast<int>(s.i64(5));
-    auto d = Value::parse(s.text(6), nullptr, false);
-    e.data = d.is_discarded() ? Value{{"corrupt", true}} : d;
-    out.push_back(std::move(e));
-  }
+  while (s.row()) out.push_back(event_from(s));
   return out;
 }
 
 std::vector<RunCount> SqliteStore::run_counts() {
-  Query s(db_, "SELECT runbook, status, count(*) FROM runs GROUP BY runbook, status ORDER BY runbook, status");
+  Stmt s(db_, "SELECT runbook, status, count(*) FROM runs GROUP BY runbook, status ORDER BY runbook, status");
   std::vector<RunCount> out;
   while (s.row()) out.push_back(RunCount{s.text(0), s.text(1), s.i64(2)});
   return out;
 }
 
 Status SqliteStore::add_token(const Token& t) {
-  Query ins(db_, "INSERT INTO tokens(name, role, hash, created_at) VALUES (?,?,?,?)");
+  Stmt ins(db_, "INSERT INTO tokens(name, role, hash, created_at) VALUES (?,?,?,?)");
   ins.bind(1, t.name).bind(2, t.role).bind(3, t.hash).bind(4, t.created_at);
   int rc = ins.step();
   if (rc == SQLITE_CONSTRAINT)
@@ -111,14 +72,14 @@ Status SqliteStore::add_token(const Token& t) {
 }
 
 std::vector<Token> SqliteStore::tokens() {
-  Query s(db_, "SELECT name, role, hash, created_at FROM tokens ORDER BY name");
+  Stmt s(db_, "SELECT name, role, hash, created_at FROM tokens ORDER BY name");
   std::vector<Token> out;
   while (s.row()) out.push_back(Token{s.text(0), s.text(1), s.text(2), s.text(3)});
   return out;
 }
 
 Status SqliteStore::revoke_token(const std::string& name) {
-  Query del(db_, "DELETE FROM tokens WHERE name = ?");
+  Stmt del(db_, "DELETE FROM tokens WHERE name = ?");
   del.bind(1, name);
   if (del.step() != SQLITE_DONE) return Status::Error(fmt::format("cannot revoke: {}", sqlite3_errmsg(db_)));
   if (sqlite3_changes(db_) == 0) return Status::Invalid(fmt::format("no token named '{}'", name));
@@ -126,7 +87,7 @@ Status SqliteStore::revoke_token(const std::string& name) {
 }
 
 Status SqliteStore::add_serve_run(const ServeRun& r) {
-  Query ins(db_, "INSERT INTO serve_runs(run_id, incident, origin, alert, created_at) VALUES (?,?,?,?,?)");
+  Stmt ins(db_, "INSERT INTO serve_runs(run_id, incident, origin, alert, created_at) VALUES (?,?,?,?,?)");
   ins.bind(1, r.run_id).bind(2, r.incident).bind(3, r.origin).bind(5, r.created_at);
   if (!r.alert.is_null()) ins.bind(4, r.alert.dump());
   if (ins.step() != SQLITE_DONE) return Status::Error(fmt::format("cannot record the run: {}", sqlite3_errmsg(db_)));
@@ -134,14 +95,14 @@ Status SqliteStore::add_serve_run(const ServeRun& r) {
 }
 
 std::optional<ServeRun> SqliteStore::serve_run(const std::string& run_id) {
-  Query s(db_, "SELECT run_id, incident, origin, alert, created_at FROM serve_runs WHERE run_id = ?");
+  Stmt s(db_, "SELECT run_id, incident, origin, alert, created_at FROM serve_runs WHERE run_id = ?");
   s.bind(1, run_id);
   if (!s.row()) return std::nullopt;
   return read_serve_run(s);
 }
 
 std::vector<ServeRun> SqliteStore::open_serve_runs() {
-  Query s(db_, "SELECT s.run_id, s.incident, s.origin, s.alert, s.created_at FROM serve_runs s JOIN runs r ON "
+  Stmt s(db_, "SELECT s.run_id, s.incident, s.origin, s.alert, s.created_at FROM serve_runs s JOIN runs r ON "
               "r.id = s.run_id WHERE r.status IN ('running', 'interrupted') ORDER BY s.created_at, s.run_id");
   std::vector<ServeRun> out;
   while (s.row()) out.push_back(read_serve_run(s));

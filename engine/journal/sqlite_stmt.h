@@ -65,7 +65,7 @@ class Stmt {
   }
   long long i64(int i) const { return sqlite3_column_int64(st_, i); }
   bool flag(int i) const { return sqlite3_column_int64(st_, i) != 0; }
-  double f64(int i) { return sqlite3_column_double(st_, i); }
+  double f64(int i) const { return sqlite3_column_double(st_, i); }
 
  private:
   sqlite3_stmt* st_ = nullptr;

@@ -299,21 +299,10 @@ std::vector<RunInfo> SqliteStore::runs_of_incident(const std::string& incident) 
 }
 
 std::vector<Event> SqliteStore::events(const std::string& run_id) {
-  Stmt s(db_, "SELECT seq, ts, t, type, step, attempt, data FROM events WHERE run_id = ? ORDER BY seq");
+  Stmt s(db_, fmt::format("SELECT {} FROM events WHERE run_id = ? ORDER BY seq", kEventColumns));
   s.bind(1, run_id);
   std::vector<Event> out;
-  while (s.row()) {
-    Event e;
-    e.seq = s.i64(0);
-    e.ts = s.text(1);
-    e.t = s.f64(2);
-    e.type = s.text(3);
-    e.step = s.text(4);
-    e.attempt = static_cast<int>(s.i64(5));
-    auto d = Value::parse(s.text(6), nullptr, false);
-    e.data = d.is_discarded() ? Value{{"corrupt", true}} : d;
-    out.push_back(std::move(e));
-  }
+  while (s.row()) out.push_back(event_from(s));
   return out;
 }
 
