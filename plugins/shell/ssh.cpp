@@ -11,21 +11,32 @@ namespace rb::plugins::fleet {
 
 namespace {
 
-// The bootstrap (see ssh.h). One line, no single quote: it is given to the remote login
-// shell inside '…'. $p is the script's session (= process group) id.
+// The bootstrap (see ssh.h). No single quote in it: it is given to the remote login shell
+// inside '…'. $p is the script's session (= process group) id. The script reaches `sh` as
+// a here-document on fd 4 (a pipe, or a private temporary file, made by the shell itself):
+// never on a command line, and no file of ours to create and remove when there is no
+// stdin. Forks per host: head, setsid+sh and the watcher (mktemp and rm only with stdin).
+// Every fork and exec counts: with 50 hosts at once on one machine they are most of a
+// fleet step's cost besides ssh itself (tests/bench/fleet_bench.sh).
 constexpr const char* kBootstrap =
     "umask 077; "
+    "nl=$(printf \"\\nx\"); nl=${nl%x}; "
+    "short() { echo \"runbook: the command was cut short (connection lost?)\" >&2; exit 125; }; "
+    "IFS=\" \" read -r m ns ni g || { echo \"runbook: no command received (connection lost?)\" >&2; exit 125; }; "
+    "[ \"$m\" = RB2 ] || { echo \"runbook: unexpected input\" >&2; exit 125; }; "
+    "command -v setsid >/dev/null 2>&1 || { echo \"runbook: setsid not found on this host\" >&2; exit 125; }; "
+    "s=$(head -c \"$ns\") || short; "
+    "i=/dev/null; "
+    "if [ \"$ni\" -gt 0 ]; then "
     "d=$(mktemp -d \"${TMPDIR:-/tmp}/runbook.XXXXXX\") || "
     "{ echo \"runbook: cannot create a private folder on this host\" >&2; exit 125; }; "
     "trap \"rm -rf \\\"\\$d\\\"\" EXIT; "
-    "IFS=\" \" read -r m ns ni g || { echo \"runbook: no command received (connection lost?)\" >&2; exit 125; }; "
-    "[ \"$m\" = RB1 ] || { echo \"runbook: unexpected input\" >&2; exit 125; }; "
-    "head -c \"$ns\" >\"$d/s\" && head -c \"$ni\" >\"$d/i\" && "
-    "[ \"$(wc -c <\"$d/s\")\" -eq \"$ns\" ] && [ \"$(wc -c <\"$d/i\")\" -eq \"$ni\" ] || "
-    "{ echo \"runbook: the command was cut short (connection lost?)\" >&2; exit 125; }; "
-    "command -v setsid >/dev/null 2>&1 || { echo \"runbook: setsid not found on this host\" >&2; exit 125; }; "
+    "i=$d/i; head -c \"$ni\" >\"$i\" || short; "
+    "fi; "
+    "IFS= read -r e && [ \"$e\" = RB2-END ] || short; "
     "exec 3<&0; "
-    "setsid sh \"$d/s\" <\"$d/i\" 3<&- & p=$!; "
+    // A here-document needs lines; the command line stays one line (any login shell reads it).
+    "eval \"setsid sh /dev/fd/4 <\\\"\\$i\\\" 3<&- 4<<RB2-SCRIPT &${nl}exec 4<&-${nl}\\$s${nl}RB2-SCRIPT${nl}p=\\$!\"; "
     "(while IFS= read -r _; do :; done; kill -TERM -$p; sleep \"$g\"; kill -KILL -$p) <&3 >/dev/null 2>&1 & w=$!; "
     "exec 3<&-; "
     "wait $p; rc=$?; "
@@ -56,7 +67,9 @@ std::string payload(const RemoteJob& job) {
   script += job.script;
   if (script.empty() || script.back() != '\n') script += '\n';
   long grace_s = std::max<long>(1, static_cast<long>((job.grace.count() + 999) / 1000));
-  return fmt::format("RB1 {} {} {}\n", script.size(), job.stdin_data.size(), grace_s) + script + job.stdin_data;
+  // The trailer proves that nothing was cut short (head -c stops early at EOF).
+  return fmt::format("RB2 {} {} {}\n", script.size(), job.stdin_data.size(), grace_s) + script + job.stdin_data +
+         "RB2-END\n";
 }
 
 std::vector<std::string> ssh_argv(const FleetHost& h, const SshSettings& s, const std::string& control_dir,

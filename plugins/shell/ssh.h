@@ -14,16 +14,18 @@
 // on ssh's stdin, so no value — secret or hostile — is ever on a command line, local or
 // remote, or parsed as code (values are single-quoted sh words in the payload).
 //
-// Remote side (the bootstrap, POSIX sh): reads the payload into a private folder
-// (mktemp -d, umask 077, removed at exit), starts the script with `setsid` (its own
-// session and process group) and watches ssh's stdin: it stays open while the engine's
+// Remote side (the bootstrap, POSIX sh): reads the payload (the script into a variable,
+// any stdin into a private folder: mktemp -d, umask 077, removed at exit; a trailer line
+// proves nothing was cut short), starts the script with `setsid sh /dev/fd/4`, the script
+// given as a here-document (its own session and process group), and watches ssh's stdin: it stays open while the engine's
 // ssh lives, so EOF means the engine stopped this host (timeout, cancel) or the connection
 // was lost, and the bootstrap kills the script's whole group (SIGTERM, SIGKILL after the
 // grace). When the script ends, what it left in its group is stopped too. Exit status:
 // the script's; 125 with a "runbook:" message when the bootstrap itself failed; a script's
 // own 255 is followed by a "runbook:" line on stderr, so that a bare 255 is ssh's (a
 // connection that failed or was lost).
-// Needs on the host: /bin/sh, mktemp, head -c, wc, setsid (util-linux or busybox).
+// Needs on the host: /bin/sh, /dev/fd, head -c, setsid (util-linux or busybox); mktemp
+// when the step has stdin.
 #pragma once
 
 #include <optional>

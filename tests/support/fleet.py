@@ -5,7 +5,11 @@ Host i (1-based) is named hNN and listens on 127.0.0.(i+1):PORT. One `sshd` proc
 serves up to 16 addresses (OpenSSH's limit per process); a `Match LocalAddress` block
 per address gives each host its identity through `SetEnv SIM_HOST=hNN` and its own
 state folder `SIM_STATE=DIR/hosts/hNN`, so a command run "on" a host can record where
-it ran. Processes of a host are the ones whose environment holds its SIM_HOST
+it ran. That folder is also the host's HOME: the login shell of a remote command (bash,
+for root) reads $HOME/.bashrc, and a simulated host must not run the test machine's own
+(on the development VM it runs `pyenv init`: about 80 ms of CPU per remote command, which
+then dominated every fleet measurement, for every tool alike). A real host's root shell
+does not start a Python version manager. Processes of a host are the ones whose environment holds its SIM_HOST
 (`processes_of`). Everything lives in one folder: a host key, a user key, a
 known_hosts file, an ssh client config and Ansible inventories.
 
@@ -146,7 +150,7 @@ class Fleet:
                       f"KexAlgorithms {KEX}"]
             for h in chunk:
                 lines += [f"Match LocalAddress {self.addr[h]}",
-                          f"  SetEnv SIM_HOST={h} SIM_STATE={self.host_dir(h)}"]
+                          f"  SetEnv SIM_HOST={h} SIM_STATE={self.host_dir(h)} HOME={self.host_dir(h)}"]
             with open(c, "w") as f:
                 f.write("\n".join(lines) + "\n")
             confs.append(c)

@@ -250,10 +250,10 @@ TEST_CASE("FleetSsh.ValuesTravelOnStdinNeverOnTheCommandLine") {
   job.env = {{"RB_ARG_1", hostile}, {"SECRET", "s3cr3t-value"}, {"bad name", "x"}};
   job.stdin_data = "input";
   std::string p = payload(job);
-  CHECK(p.starts_with("RB1 "));
+  CHECK(p.starts_with("RB2 "));
   CHECK(p.find("export RB_ARG_1=''\\''; touch /tmp/pwned; echo '\\''$(id)`id`\"'\n") != std::string::npos);
   CHECK(p.find("bad name") == std::string::npos);  // not a variable name: not sent
-  CHECK(p.ends_with("\ninput"));
+  CHECK(p.ends_with("\ninputRB2-END\n"));
 
   FleetHost h{"web-1", "10.0.0.5", "2222", "deploy", "", {"-o", "ProxyJump=bastion"}};
   SshSettings s;
