@@ -44,8 +44,10 @@ ServeRun read_serve_run(Stmt& s) {
 }  // namespace
 
 std::vector<Event> SqliteStore::events_after(const std::string& run_id, long long after, int limit) {
-  Stmt s(db_, fmt::format("SELECT {} FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?", kEventColumns));
-  s.bind(1, run_id).bind(2, after).bind(3, static_cast<long long>(limit));
+  Span sp = span(run_id);
+  Stmt s(db_, fmt::format("SELECT {} FROM events WHERE {} AND seq > ? ORDER BY seq LIMIT ?", kEventColumns, sp.where()));
+  int i = sp.bind(s, 1);
+  s.bind(i, after).bind(i + 1, static_cast<long long>(limit));
   std::vector<Event> out;
   while (s.row()) out.push_back(event_from(s));
   return out;

@@ -1,4 +1,5 @@
-// The SQLite run store (the default): WAL, synchronous=FULL, one transaction per append.
+// The SQLite run store (the default): WAL, synchronous=FULL, one transaction per append;
+// events in append order (rowid), each run's found through runs.first_pos/last_pos (FORMAT.md).
 // The file is created 0600 in a 0700 directory: it holds the incident's timeline.
 #include <sqlite3.h>
 
@@ -42,10 +43,13 @@ CREATE TABLE IF NOT EXISTS runs (
   rpo_ms INTEGER,
   last_seq INTEGER NOT NULL DEFAULT 0,
   last_chain TEXT NOT NULL DEFAULT '',
-  cwd TEXT
+  cwd TEXT,
+  first_pos INTEGER,
+  last_pos INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_incident ON runs(incident);
 CREATE TABLE IF NOT EXISTS events (
+  pos INTEGER PRIMARY KEY,
   run_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
   ts TEXT NOT NULL,
@@ -54,9 +58,8 @@ CREATE TABLE IF NOT EXISTS events (
   step TEXT,
   attempt INTEGER NOT NULL DEFAULT 0,
   data TEXT NOT NULL,
-  chain TEXT NOT NULL,
-  PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
+  chain TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS leases (
   run_id TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
@@ -77,7 +80,7 @@ CREATE TABLE IF NOT EXISTS drill_results (
   note TEXT
 );
 CREATE INDEX IF NOT EXISTS drill_results_drill ON drill_results(drill, started_at);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '1');
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '2');
 )SQL";
 
 RunInfo read_run(Stmt& s) { return run_from(s); }
@@ -129,11 +132,52 @@ Status SqliteStore::open(const std::string& path) {
   return Status::OK();
 }
 
-// Stores made by earlier versions: columns added since.
+// Stores made by earlier versions: columns added since, and (schema 1 -> 2) the events
+// table rebuilt from WITHOUT ROWID on (run_id, seq) — whose appends rewrote three or four
+// pages per commit as SQLite rebalanced siblings — into a rowid table in append order,
+// each run's events found through runs.first_pos/last_pos. One transaction.
 Status SqliteStore::migrate() {
-  Stmt cols(db_, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'cwd'");
-  if (cols.row() && cols.i64(0) == 0) return exec("ALTER TABLE runs ADD COLUMN cwd TEXT");
-  return Status::OK();
+  auto has = [this](const char* table, const char* col) {
+    Stmt c(db_, fmt::format("SELECT count(*) FROM pragma_table_info('{}') WHERE name = '{}'", table, col));
+    return c.row() && c.i64(0) > 0;
+  };
+  if (has("runs", "first_pos") && has("runs", "cwd") && has("events", "pos")) return Status::OK();
+  if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  std::string sql;
+  if (!has("runs", "cwd")) sql += "ALTER TABLE runs ADD COLUMN cwd TEXT;";
+  if (!has("runs", "first_pos")) sql += "ALTER TABLE runs ADD COLUMN first_pos INTEGER; ALTER TABLE runs ADD COLUMN last_pos INTEGER;";
+  if (!has("events", "pos"))
+    sql += R"SQL(
+CREATE TABLE events_v2 (pos INTEGER PRIMARY KEY, run_id TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT NOT NULL,
+  t REAL NOT NULL, type TEXT NOT NULL, step TEXT, attempt INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL,
+  chain TEXT NOT NULL);
+INSERT INTO events_v2(run_id, seq, ts, t, type, step, attempt, data, chain)
+  SELECT run_id, seq, ts, t, type, step, attempt, data, chain FROM events ORDER BY run_id, seq;
+DROP TABLE events;
+ALTER TABLE events_v2 RENAME TO events;
+CREATE INDEX events_migrating ON events(run_id);
+UPDATE runs SET first_pos = (SELECT min(pos) FROM events WHERE run_id = runs.id),
+                last_pos = (SELECT max(pos) FROM events WHERE run_id = runs.id);
+DROP INDEX events_migrating;
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
+)SQL";
+  if (auto s = exec(sql.c_str()); !s.ok()) {
+    exec("ROLLBACK");
+    return s;
+  }
+  return commit();
+}
+
+SqliteStore::Span SqliteStore::span(const std::string& run_id) {
+  Stmt q(db_, "SELECT first_pos, last_pos FROM runs WHERE id = ? AND first_pos IS NOT NULL AND last_pos IS NOT NULL");
+  q.bind(1, run_id);
+  Span sp{run_id};
+  if (q.row()) {
+    sp.ranged = true;
+    sp.first = q.i64(0);
+    sp.last = q.i64(1);
+  }
+  return sp;
 }
 
 Status SqliteStore::exec(const char* sql) {
@@ -175,7 +219,8 @@ Status SqliteStore::check_integrity() {
 }
 
 Status SqliteStore::insert_events(const std::string& run_id, const std::vector<Event>& events, long long expect_seq,
-                                  std::string chain, std::string* last_chain) {
+                                  std::string chain, std::string* last_chain, long long* first_pos,
+                                  long long* last_pos) {
   Stmt ins(db_, "INSERT INTO events(run_id, seq, ts, t, type, step, attempt, data, chain) VALUES (?,?,?,?,?,?,?,?,?)");
   for (auto& e : events) {
     if (e.seq != expect_seq + 1)
@@ -188,6 +233,8 @@ Status SqliteStore::insert_events(const std::string& run_id, const std::vector<E
     int rc = ins.step();
     ins.reset();
     if (rc != SQLITE_DONE) return Status::Error(fmt::format("store write failed: {}", sqlite3_errmsg(db_)));
+    *last_pos = sqlite3_last_insert_rowid(db_);
+    if (*first_pos == 0) *first_pos = *last_pos;
   }
   *last_chain = chain;
   return Status::OK();
@@ -218,12 +265,14 @@ Status SqliteStore::create_run(const RunInfo& r, const std::vector<Event>& first
     return Status::Error(fmt::format("cannot record run: {}", m));
   }
   std::string chain;
-  if (auto s = insert_events(r.id, first, 0, "", &chain); !s.ok()) {
+  long long p0 = 0, p1 = 0;
+  if (auto s = insert_events(r.id, first, 0, "", &chain, &p0, &p1); !s.ok()) {
     exec("ROLLBACK");
     return s;
   }
-  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ? WHERE id = ?");
-  up.bind(1, first.empty() ? 0LL : first.back().seq).bind(2, chain).bind(3, r.id);
+  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, first_pos = ?, last_pos = ? WHERE id = ?");
+  up.bind(1, first.empty() ? 0LL : first.back().seq).bind(2, chain).bind(5, r.id);
+  if (p0 > 0) up.bind(3, p0).bind(4, p1);
   up.step();
   return commit();
 }
@@ -261,14 +310,15 @@ Status SqliteStore::append(const std::string& run_id, const std::vector<Event>& 
   long long last = cur.i64(0);
   std::string chain = cur.text(1);
   std::string new_chain;
-  if (auto s = insert_events(run_id, events, last, chain, &new_chain); !s.ok()) {
+  long long p0 = 0, p1 = 0;
+  if (auto s = insert_events(run_id, events, last, chain, &new_chain, &p0, &p1); !s.ok()) {
     exec("ROLLBACK");
     return s;
   }
   RunState st = run_state_after(events);
   Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, status = COALESCE(?, status), "
-               "ended_at = COALESCE(?, ended_at) WHERE id = ?");
-  up.bind(1, events.back().seq).bind(2, new_chain).bind(5, run_id);
+               "ended_at = COALESCE(?, ended_at), first_pos = COALESCE(first_pos, ?), last_pos = ? WHERE id = ?");
+  up.bind(1, events.back().seq).bind(2, new_chain).bind(5, p0).bind(6, p1).bind(7, run_id);
   if (!st.status.empty()) up.bind(3, st.status);
   if (!st.ended_at.empty()) up.bind(4, st.ended_at);
   up.step();
@@ -299,16 +349,19 @@ std::vector<RunInfo> SqliteStore::runs_of_incident(const std::string& incident) 
 }
 
 std::vector<Event> SqliteStore::events(const std::string& run_id) {
-  Stmt s(db_, fmt::format("SELECT {} FROM events WHERE run_id = ? ORDER BY seq", kEventColumns));
-  s.bind(1, run_id);
+  Span sp = span(run_id);
+  Stmt s(db_, fmt::format("SELECT {} FROM events WHERE {} ORDER BY seq", kEventColumns, sp.where()));
+  sp.bind(s, 1);
   std::vector<Event> out;
   while (s.row()) out.push_back(event_from(s));
   return out;
 }
 
 Status SqliteStore::verify_chain(const std::string& run_id, bool* tail_only) {
-  Stmt s(db_, "SELECT seq, ts, t, type, step, attempt, data, chain FROM events WHERE run_id = ? ORDER BY seq");
-  s.bind(1, run_id);
+  Span sp = span(run_id);
+  Stmt s(db_, fmt::format("SELECT seq, ts, t, type, step, attempt, data, chain FROM events WHERE {} ORDER BY seq",
+                          sp.where()));
+  sp.bind(s, 1);
   std::vector<StoredEvent> stored;
   while (s.row()) {
     StoredEvent x;
@@ -330,17 +383,24 @@ Status SqliteStore::verify_chain(const std::string& run_id, bool* tail_only) {
 
 Status SqliteStore::drop_last_event(const std::string& run_id) {
   if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  Stmt last(db_, "SELECT max(seq) FROM events WHERE run_id = ?");
-  last.bind(1, run_id);
-  long long seq = last.row() ? last.i64(0) : 0;
-  Stmt del(db_, "DELETE FROM events WHERE run_id = ? AND seq = ?");
-  del.bind(1, run_id).bind(2, seq);
+  Span sp = span(run_id);
+  Stmt last(db_, fmt::format("SELECT seq, pos FROM events WHERE {} ORDER BY seq DESC LIMIT 2", sp.where()));
+  sp.bind(last, 1);
+  long long seq = 0, pos = 0, prev_pos = 0;
+  if (last.row()) {
+    seq = last.i64(0);
+    pos = last.i64(1);
+    if (last.row()) prev_pos = last.i64(1);
+  }
+  Stmt del(db_, "DELETE FROM events WHERE pos = ?");
+  del.bind(1, pos);
   del.step();
-  Stmt prev(db_, "SELECT chain FROM events WHERE run_id = ? AND seq = ?");
-  prev.bind(1, run_id).bind(2, seq - 1);
+  Stmt prev(db_, "SELECT chain FROM events WHERE pos = ?");
+  prev.bind(1, prev_pos);
   std::string chain = prev.row() ? prev.text(0) : "";
-  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ? WHERE id = ?");
-  up.bind(1, seq - 1).bind(2, chain).bind(3, run_id);
+  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, last_pos = ? WHERE id = ?");
+  up.bind(1, seq - 1).bind(2, chain).bind(4, run_id);
+  if (prev_pos > 0) up.bind(3, prev_pos);
   up.step();
   return commit();
 }
@@ -357,12 +417,14 @@ Status SqliteStore::append_next(const std::string& run_id, Event e) {
   long long last = cur.i64(0);
   std::string chain = cur.text(1), new_chain;
   e.seq = last + 1;
-  if (auto s = insert_events(run_id, {e}, last, chain, &new_chain); !s.ok()) {
+  long long p0 = 0, p1 = 0;
+  if (auto s = insert_events(run_id, {e}, last, chain, &new_chain, &p0, &p1); !s.ok()) {
     exec("ROLLBACK");
     return s;
   }
-  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ? WHERE id = ?");
-  up.bind(1, e.seq).bind(2, new_chain).bind(3, run_id);
+  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, first_pos = COALESCE(first_pos, ?), last_pos = ? "
+               "WHERE id = ?");
+  up.bind(1, e.seq).bind(2, new_chain).bind(3, p0).bind(4, p1).bind(5, run_id);
   up.step();
   return commit();
 }

@@ -51,7 +51,28 @@ class SqliteStore : public Store {
   Status commit();
   Status fault(const char* where);
   Status insert_events(const std::string& run_id, const std::vector<Event>& events, long long expect_seq,
-                       std::string chain, std::string* last_chain);
+                       std::string chain, std::string* last_chain, long long* first_pos, long long* last_pos);
+
+  /// Where a run's events are: rows first_pos..last_pos of `events` (append order; other
+  /// runs' events may be interleaved there, hence the run_id test too) — or, for a run
+  /// recorded without them (written by hand or by an older version), every row of the run.
+  struct Span {
+    std::string run_id;
+    bool ranged = false;
+    long long first = 0, last = 0;
+    const char* where() const { return ranged ? "pos BETWEEN ? AND ? AND run_id = ?" : "run_id = ?"; }
+    /// Binds where()'s parameters from index `i`; returns the next index.
+    template <typename S>
+    int bind(S& s, int i) const {
+      if (ranged) {
+        s.bind(i++, first);
+        s.bind(i++, last);
+      }
+      s.bind(i++, run_id);
+      return i;
+    }
+  };
+  Span span(const std::string& run_id);
 
   sqlite3* db_ = nullptr;
   std::string path_;

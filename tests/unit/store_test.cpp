@@ -281,3 +281,83 @@ TEST_CASE("StoreTest.ServeRunsEventsAfterAndCounts") {
     CHECK(n == 1);
   }
 }
+
+TEST_CASE("StoreTest.InterleavedRunsReadOnlyTheirOwnEvents") {
+  // Events are stored in append order; two runs appending in turn share that order.
+  for (auto& b : backends()) {
+    CAPTURE(b.name);
+    auto st = open(b);
+    std::string a = uniq("run"), c = uniq("run");
+    REQUIRE(st->create_run(run_info(a, uniq("INC")), {ev(1, "run.started")}).ok());
+    REQUIRE(st->create_run(run_info(c, uniq("INC")), {ev(1, "run.started")}).ok());
+    for (long long s = 2; s <= 6; ++s) {
+      REQUIRE(st->append(a, {ev(s, "step.started", {{"run", "a"}})}).ok());
+      REQUIRE(st->append(c, {ev(s, "step.started", {{"run", "c"}})}).ok());
+    }
+    for (auto& [id, tag] : {std::pair{a, "a"}, std::pair{c, "c"}}) {
+      auto events = st->events(id);
+      REQUIRE(events.size() == 6);
+      for (size_t i = 1; i < events.size(); ++i) CHECK(events[i].data["run"] == tag);
+      auto after = st->events_after(id, 3, 2);
+      REQUIRE(after.size() == 2);
+      CHECK(after[0].seq == 4);
+      CHECK(after[1].seq == 5);
+      bool tail = false;
+      CHECK(st->verify_chain(id, &tail).ok());
+    }
+    REQUIRE(st->drop_last_event(c).ok());
+    CHECK(st->events(c).size() == 5);
+    CHECK(st->events(a).size() == 6);
+    REQUIRE(st->append(c, {ev(6, "step.started", {{"run", "c"}})}).ok());
+    bool tail = false;
+    CHECK(st->verify_chain(c, &tail).ok());
+  }
+}
+
+TEST_CASE("StoreTest.SchemaOneStoreIsMigratedWithItsTimelines") {
+  // A store written before schema 2 (events WITHOUT ROWID on (run_id, seq), no
+  // runs.first_pos/last_pos): made here by turning a fresh store back into that layout.
+  auto dir = std::filesystem::temp_directory_path() / uniq("store_v1");
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "s.db").string(), id = uniq("run");
+  {
+    auto st = open({"sqlite", "sqlite:" + path});
+    REQUIRE(st->create_run(run_info(id, uniq("INC")), {ev(1, "run.started")}).ok());
+    REQUIRE(st->append(id, {ev(2, "step.started"), ev(3, "step.succeeded")}).ok());
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  const char* back = R"SQL(
+CREATE TABLE events_v1 (run_id TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT NOT NULL, t REAL NOT NULL, type TEXT NOT NULL,
+  step TEXT, attempt INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL, chain TEXT NOT NULL, PRIMARY KEY (run_id, seq)) WITHOUT ROWID;
+INSERT INTO events_v1 SELECT run_id, seq, ts, t, type, step, attempt, data, chain FROM events;
+DROP TABLE events;
+ALTER TABLE events_v1 RENAME TO events;
+ALTER TABLE runs DROP COLUMN first_pos;
+ALTER TABLE runs DROP COLUMN last_pos;
+UPDATE meta SET value = '1' WHERE key = 'schema_version';
+)SQL";
+  char* err = nullptr;
+  REQUIRE_MESSAGE(sqlite3_exec(db, back, nullptr, nullptr, &err) == SQLITE_OK, (err ? err : ""));
+  sqlite3_close(db);
+  {
+    auto st = open({"sqlite", "sqlite:" + path});
+    auto events = st->events(id);
+    REQUIRE(events.size() == 3);
+    CHECK(events[2].type == "step.succeeded");
+    bool tail = false;
+    CHECK(st->verify_chain(id, &tail).ok());
+    REQUIRE(st->append(id, {ev(4, "run.ended", {{"status", "recovered"}})}).ok());
+    CHECK(st->events(id).size() == 4);
+    CHECK(st->verify_chain(id, &tail).ok());
+  }
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &q, nullptr);
+  REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, 0))) == "2");
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
