@@ -207,7 +207,7 @@ StepStats stats_of(journal::Store& store, const std::string& run_id) {
   StepStats s;
   for (auto& e : store.events(run_id)) {
     if (e.type == ev::kStepSucceeded || e.type == ev::kStepFailed) s.durations[e.step] = e.data.value("duration_ms", 0LL);
-    if (e.type == ev::kCheckFailed) s.gate_failures.push_back(e.step + ": " + e.data.value("check", std::string()));
+    if (e.type == ev::kCheckFailed && !e.data.value("until", false)) s.gate_failures.push_back(e.step + ": " + e.data.value("check", std::string()));
   }
   return s;
 }
@@ -513,16 +513,7 @@ int cmd_drill(const Global& g, const DrillFlags& f) {
     error(fmt::format("no drill '{}' in {}{}", f.name, f.file, did_you_mean_suffix(f.name, names)));
     return kInvalid;
   }
-  if (f.action == "run" && !f.due) {
-    const drill::Drill* d = find(*drills, f.name);
-    if (!d) {
-      std::vector<std::string> names;
-      for (auto& x : *drills) names.push_back(x.name);
-      error(fmt::format("no drill '{}' in {}{}", f.name, f.file, did_you_mean_suffix(f.name, names)));
-      return kInvalid;
-    }
-    return run_one(g, f, *d, *reg);
-  }
+  if (f.action == "run" && !f.due) return run_one(g, f, *find(*drills, f.name), *reg);  // found above
   auto store = open_store_or_report(g);
   if (!store) return kEngine;
   if (f.action == "history") return history(g, *store, *drills, f.name, f.tz);

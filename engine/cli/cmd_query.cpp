@@ -86,6 +86,10 @@ Where where_now(const journal::RunInfo& r, const std::vector<journal::Event>& ev
     } else if (e.type == ev::kStepSucceeded && e.step == w.step) w.state = "succeeded";
     else if (e.type == ev::kStepFailed && e.step == w.step) w.state = "failed";
     else if (e.type == ev::kRunEnded) w.ended = &e;
+    else if (e.type == ev::kApprovalAnswered && e.step == w.step && w.asked) {
+      w.state = "running";  // answered (as waiting_question reads it): its gates may run now
+      w.asked = nullptr;
+    }
     else if (e.type == ev::kApprovalRequested && e.step == w.step) {
       w.state = e.data.value("kind", std::string()) == "manual" ? "waiting for confirmation" : "waiting for approval";
       w.asked = &e;

@@ -2,12 +2,10 @@
 #include "sys/env.h"
 
 #include <algorithm>
-#include <chrono>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <filesystem>
 #include <random>
-#include <thread>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -51,14 +49,8 @@ std::optional<model::Runbook> load_or_report(const std::string& path, plugin::Re
 }
 
 Status verify_timeline(journal::Store& store, const std::string& run_id) {
-  Status st = Status::OK();
-  for (int i = 0; i < 3; ++i) {
-    bool tail_only = false;
-    st = store.verify_chain(run_id, &tail_only);
-    if (st.ok()) return st;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let a live engine's commit land
-  }
-  return st;
+  bool tail_only = false;  // the store reads one snapshot: a live run's commit lands whole
+  return store.verify_chain(run_id, &tail_only);
 }
 
 std::unique_ptr<journal::Store> open_store_or_report(const Global& g) {
@@ -114,13 +106,10 @@ std::string no_run_message(const Global& g, journal::Store& s, const std::string
 std::string store_in_use(const Global& g) {
   std::string url = journal::effective_store_url(g.store);
   // A relative SQLite path is made absolute: `resume` and the rest work from anywhere.
-  if (url.find("://") == std::string::npos) {
-    bool scheme = url.starts_with("sqlite:");
-    std::string path = scheme ? url.substr(7) : url;
-    std::error_code ec;
-    if (!path.empty() && path[0] != '/' && path != ":memory:")
-      url = (scheme ? "sqlite:" : "") + std::filesystem::absolute(path, ec).lexically_normal().string();
-  }
+  std::string path = sqlite_store_path(g);
+  std::error_code ec;
+  if (!path.empty() && path[0] != '/')
+    url = (url.starts_with("sqlite:") ? "sqlite:" : "") + std::filesystem::absolute(path, ec).lexically_normal().string();
   return mask_url_passwords(url);
 }
 

@@ -40,8 +40,8 @@ std::string sqlite_store_path(const Global& g);
 /// printing why; *code is then kInvalid (no such store) or kEngine (it failed to open).
 std::unique_ptr<journal::Store> open_existing_store_or_report(const Global& g, int* code);
 
-/// The run's timeline checked against its hash chain (journal/FORMAT.md). A failure is
-/// read again (a live engine may append between the reads); damage that stays is
+/// The run's timeline checked against its hash chain (journal/FORMAT.md), read from one
+/// snapshot of the store (a live engine's append is seen whole or not at all); damage is
 /// returned, naming the event. For `timeline` and `export`: a tampered or damaged event
 /// never reaches a report silently (exit 4 with what is damaged).
 Status verify_timeline(journal::Store& store, const std::string& run_id);

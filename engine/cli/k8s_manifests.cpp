@@ -129,30 +129,19 @@ Value pod_spec(Value c, const std::string& config_map, const Bundle& bundle, boo
   return spec;
 }
 
-Manifest config_map(const std::string& file, const std::string& name, const std::string& component,
-                    const Bundle& bundle, const std::string& header) {
-  Value cm = Value::object();
-  cm["apiVersion"] = "v1";
-  cm["kind"] = "ConfigMap";
-  cm["metadata"] = metadata(name, component);
+// The bundle's files as a ConfigMap, or — `secret`: a drills file that gives a secret input
+// its value — as a Secret (stringData), written 0600 and never printed.
+Manifest bundle_manifest(const std::string& file, const std::string& name, const std::string& component,
+                         const Bundle& bundle, const std::string& header, bool secret) {
+  Value m = Value::object();
+  m["apiVersion"] = "v1";
+  m["kind"] = secret ? "Secret" : "ConfigMap";
+  m["metadata"] = metadata(name, component);
+  if (secret) m["type"] = "Opaque";
   Value data = Value::object();
   for (auto& f : bundle.files()) data[f.key] = f.content;
-  cm["data"] = data;
-  return {file, header + to_yaml(cm)};
-}
-
-// The bundle as a Secret: a drills file that gives a secret input its value.
-Manifest secret_bundle(const std::string& file, const std::string& name, const std::string& component,
-                       const Bundle& bundle, const std::string& header) {
-  Value sec = Value::object();
-  sec["apiVersion"] = "v1";
-  sec["kind"] = "Secret";
-  sec["metadata"] = metadata(name, component);
-  sec["type"] = "Opaque";
-  Value data = Value::object();
-  for (auto& f : bundle.files()) data[f.key] = f.content;
-  sec["stringData"] = data;
-  return {file, header + to_yaml(sec), true};
+  m[secret ? "stringData" : "data"] = data;
+  return {file, header + to_yaml(m), secret};
 }
 
 std::string in_mount(const std::string& path) { return path == "." ? kMount : std::string(kMount) + "/" + path; }
@@ -270,17 +259,19 @@ std::vector<Manifest> drill_manifests(const std::string& image, const StoreSecre
                                       bool as_secret) {
   std::vector<Manifest> out;
   if (as_secret)
-    out.push_back(secret_bundle("runbook-drills-secret.yaml", "runbook-drills", "drill", bundle,
-                                fmt::format("# The drills file and its runbooks, mounted at {} in every drill pod\n"
-                                            "# (runbook drill install --k8s). A Secret, not a ConfigMap: the drills\n"
-                                            "# file gives a secret input its value. This file is mode 0600; apply it\n"
-                                            "# (kubectl apply -f DIR) and keep it out of version control.\n",
-                                            kMount)));
+    out.push_back(bundle_manifest("runbook-drills-secret.yaml", "runbook-drills", "drill", bundle,
+                                  fmt::format("# The drills file and its runbooks, mounted at {} in every drill pod\n"
+                                              "# (runbook drill install --k8s). A Secret, not a ConfigMap: the drills\n"
+                                              "# file gives a secret input its value. This file is mode 0600; apply it\n"
+                                              "# (kubectl apply -f DIR) and keep it out of version control.\n",
+                                              kMount),
+                                  true));
   else
-    out.push_back(config_map("runbook-drills-configmap.yaml", "runbook-drills", "drill", bundle,
-                             fmt::format("# The drills file and its runbooks, mounted at {} in every drill pod\n"
-                                         "# (runbook drill install --k8s). Apply with: kubectl apply -f DIR\n",
-                                         kMount)));
+    out.push_back(bundle_manifest("runbook-drills-configmap.yaml", "runbook-drills", "drill", bundle,
+                                  fmt::format("# The drills file and its runbooks, mounted at {} in every drill pod\n"
+                                              "# (runbook drill install --k8s). Apply with: kubectl apply -f DIR\n",
+                                              kMount),
+                                  false));
   for (auto& j : jobs) {
     Value job = Value::object();
     job["apiVersion"] = "batch/v1";
@@ -355,10 +346,11 @@ Value serve_container(const ServeSpec& spec, const StoreSecret& store) {
 
 std::vector<Manifest> serve_manifests(const ServeSpec& spec, const StoreSecret& store, const Bundle& bundle) {
   std::vector<Manifest> out;
-  out.push_back(config_map("runbook-serve-configmap.yaml", "runbook-serve", "serve", bundle,
-                           fmt::format("# The runbooks (and triggers) of runbook serve, mounted at {}\n"
-                                       "# (runbook k8s serve). Apply with: kubectl apply -f DIR\n",
-                                       kMount)));
+  out.push_back(bundle_manifest("runbook-serve-configmap.yaml", "runbook-serve", "serve", bundle,
+                                fmt::format("# The runbooks (and triggers) of runbook serve, mounted at {}\n"
+                                            "# (runbook k8s serve). Apply with: kubectl apply -f DIR\n",
+                                            kMount),
+                                false));
   Value c = serve_container(spec, store);
 
   Value dep = Value::object();

@@ -226,9 +226,12 @@ class PgStore : public Store {
   }
 
   Status verify_chain(const std::string& run_id, bool* tail_only) override {
+    // One snapshot for the events and runbook_runs.last_seq: a live engine's append is seen
+    // whole or not at all.
+    if (Res b(PQexec(c_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")); !b.ok()) return err("begin");
     Res r(q("SELECT seq, ts, t, type, step, attempt, data, chain FROM runbook_events WHERE run_id = $1 ORDER BY seq",
             {run_id}));
-    if (!r.ok()) return err("read events");
+    if (!r.ok()) return rollback("read events");
     std::vector<StoredEvent> stored;
     for (int i = 0; i < r.rows(); ++i) {
       StoredEvent x;
@@ -238,6 +241,7 @@ class PgStore : public Store {
       stored.push_back(std::move(x));
     }
     auto info = run(run_id);
+    Res end(PQexec(c_, "COMMIT"));
     return check_timeline(run_id, stored, info ? info->last_seq : static_cast<long long>(stored.size()), tail_only);
   }
 

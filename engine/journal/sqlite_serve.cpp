@@ -45,7 +45,10 @@ ServeRun read_serve_run(Stmt& s) {
 
 std::vector<Event> SqliteStore::events_after(const std::string& run_id, long long after, int limit) {
   Span sp = span(run_id);
-  Stmt s(db_, fmt::format("SELECT {} FROM events WHERE {} AND seq > ? ORDER BY seq LIMIT ?", kEventColumns, sp.where()));
+  // Event k of a run is at or after first_pos + k - 1: start the range there (polled often).
+  if (sp.ranged && after > 0) sp.first += after;
+  Stmt s(db_, fmt::format("SELECT {} FROM events WHERE {} AND seq > ? ORDER BY {} LIMIT ?", kEventColumns, sp.where(),
+                          sp.order()));
   int i = sp.bind(s, 1);
   s.bind(i, after).bind(i + 1, static_cast<long long>(limit));
   std::vector<Event> out;

@@ -83,6 +83,14 @@ CREATE INDEX IF NOT EXISTS drill_results_drill ON drill_results(drill, started_a
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '2');
 )SQL";
 
+// A run's span (FORMAT.md) follows every insert, whoever writes it: this engine, an older
+// one, or a row added by hand. Created after migrate(): it needs runs.first_pos.
+const char* kSpanTrigger = R"SQL(
+CREATE TRIGGER IF NOT EXISTS events_span AFTER INSERT ON events BEGIN
+  UPDATE runs SET first_pos = COALESCE(first_pos, NEW.pos), last_pos = NEW.pos WHERE id = NEW.run_id;
+END;
+)SQL";
+
 RunInfo read_run(Stmt& s) { return run_from(s); }
 
 constexpr const char* kRunCols = kRunColumns;
@@ -125,6 +133,7 @@ Status SqliteStore::open(const std::string& path) {
   if (auto s = exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
   if (auto s = exec(kSchema); !s.ok()) return s;
   if (auto s = migrate(); !s.ok()) return s;
+  if (auto s = exec(kSpanTrigger); !s.ok()) return s;
   if (auto s = exec(kServeSchema); !s.ok()) return s;
   // WAL and shared-memory files inherit the database's mode; tighten them anyway.
   ::chmod((path + "-wal").c_str(), 0600);
@@ -219,8 +228,7 @@ Status SqliteStore::check_integrity() {
 }
 
 Status SqliteStore::insert_events(const std::string& run_id, const std::vector<Event>& events, long long expect_seq,
-                                  std::string chain, std::string* last_chain, long long* first_pos,
-                                  long long* last_pos) {
+                                  std::string chain, std::string* last_chain) {
   Stmt ins(db_, "INSERT INTO events(run_id, seq, ts, t, type, step, attempt, data, chain) VALUES (?,?,?,?,?,?,?,?,?)");
   for (auto& e : events) {
     if (e.seq != expect_seq + 1)
@@ -233,8 +241,6 @@ Status SqliteStore::insert_events(const std::string& run_id, const std::vector<E
     int rc = ins.step();
     ins.reset();
     if (rc != SQLITE_DONE) return Status::Error(fmt::format("store write failed: {}", sqlite3_errmsg(db_)));
-    *last_pos = sqlite3_last_insert_rowid(db_);
-    if (*first_pos == 0) *first_pos = *last_pos;
   }
   *last_chain = chain;
   return Status::OK();
@@ -265,14 +271,12 @@ Status SqliteStore::create_run(const RunInfo& r, const std::vector<Event>& first
     return Status::Error(fmt::format("cannot record run: {}", m));
   }
   std::string chain;
-  long long p0 = 0, p1 = 0;
-  if (auto s = insert_events(r.id, first, 0, "", &chain, &p0, &p1); !s.ok()) {
+  if (auto s = insert_events(r.id, first, 0, "", &chain); !s.ok()) {
     exec("ROLLBACK");
     return s;
   }
-  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, first_pos = ?, last_pos = ? WHERE id = ?");
-  up.bind(1, first.empty() ? 0LL : first.back().seq).bind(2, chain).bind(5, r.id);
-  if (p0 > 0) up.bind(3, p0).bind(4, p1);
+  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ? WHERE id = ?");
+  up.bind(1, first.empty() ? 0LL : first.back().seq).bind(2, chain).bind(3, r.id);
   up.step();
   return commit();
 }
@@ -310,15 +314,14 @@ Status SqliteStore::append(const std::string& run_id, const std::vector<Event>& 
   long long last = cur.i64(0);
   std::string chain = cur.text(1);
   std::string new_chain;
-  long long p0 = 0, p1 = 0;
-  if (auto s = insert_events(run_id, events, last, chain, &new_chain, &p0, &p1); !s.ok()) {
+  if (auto s = insert_events(run_id, events, last, chain, &new_chain); !s.ok()) {
     exec("ROLLBACK");
     return s;
   }
   RunState st = run_state_after(events);
   Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, status = COALESCE(?, status), "
-               "ended_at = COALESCE(?, ended_at), first_pos = COALESCE(first_pos, ?), last_pos = ? WHERE id = ?");
-  up.bind(1, events.back().seq).bind(2, new_chain).bind(5, p0).bind(6, p1).bind(7, run_id);
+               "ended_at = COALESCE(?, ended_at) WHERE id = ?");
+  up.bind(1, events.back().seq).bind(2, new_chain).bind(5, run_id);
   if (!st.status.empty()) up.bind(3, st.status);
   if (!st.ended_at.empty()) up.bind(4, st.ended_at);
   up.step();
@@ -350,7 +353,7 @@ std::vector<RunInfo> SqliteStore::runs_of_incident(const std::string& incident) 
 
 std::vector<Event> SqliteStore::events(const std::string& run_id) {
   Span sp = span(run_id);
-  Stmt s(db_, fmt::format("SELECT {} FROM events WHERE {} ORDER BY seq", kEventColumns, sp.where()));
+  Stmt s(db_, fmt::format("SELECT {} FROM events WHERE {} ORDER BY {}", kEventColumns, sp.where(), sp.order()));
   sp.bind(s, 1);
   std::vector<Event> out;
   while (s.row()) out.push_back(event_from(s));
@@ -358,33 +361,39 @@ std::vector<Event> SqliteStore::events(const std::string& run_id) {
 }
 
 Status SqliteStore::verify_chain(const std::string& run_id, bool* tail_only) {
-  Span sp = span(run_id);
-  Stmt s(db_, fmt::format("SELECT seq, ts, t, type, step, attempt, data, chain FROM events WHERE {} ORDER BY seq",
-                          sp.where()));
-  sp.bind(s, 1);
+  // One read transaction: the events and runs.last_seq from one snapshot, so a live
+  // engine's commit is seen whole or not at all (never "records N but M are stored").
+  if (auto s = exec("BEGIN"); !s.ok()) return s;
   std::vector<StoredEvent> stored;
-  while (s.row()) {
-    StoredEvent x;
-    x.event.seq = s.i64(0);
-    x.event.ts = s.text(1);
-    x.event.t = s.f64(2);
-    x.event.type = s.text(3);
-    x.event.step = s.text(4);
-    x.event.attempt = static_cast<int>(s.i64(5));
-    auto d = Value::parse(s.text(6), nullptr, false);
-    x.readable = !d.is_discarded();
-    if (x.readable) x.event.data = std::move(d);
-    x.chain = s.text(7);
-    stored.push_back(std::move(x));
+  {
+    Span sp = span(run_id);
+    Stmt s(db_, fmt::format("SELECT seq, ts, t, type, step, attempt, data, chain FROM events WHERE {} ORDER BY {}",
+                            sp.where(), sp.order()));
+    sp.bind(s, 1);
+    while (s.row()) {
+      StoredEvent x;
+      x.event.seq = s.i64(0);
+      x.event.ts = s.text(1);
+      x.event.t = s.f64(2);
+      x.event.type = s.text(3);
+      x.event.step = s.text(4);
+      x.event.attempt = static_cast<int>(s.i64(5));
+      auto d = Value::parse(s.text(6), nullptr, false);
+      x.readable = !d.is_discarded();
+      if (x.readable) x.event.data = std::move(d);
+      x.chain = s.text(7);
+      stored.push_back(std::move(x));
+    }
   }
   auto r = run(run_id);
+  exec("COMMIT");
   return check_timeline(run_id, stored, r ? r->last_seq : static_cast<long long>(stored.size()), tail_only);
 }
 
 Status SqliteStore::drop_last_event(const std::string& run_id) {
   if (auto s = exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   Span sp = span(run_id);
-  Stmt last(db_, fmt::format("SELECT seq, pos FROM events WHERE {} ORDER BY seq DESC LIMIT 2", sp.where()));
+  Stmt last(db_, fmt::format("SELECT seq, pos FROM events WHERE {} ORDER BY {} DESC LIMIT 2", sp.where(), sp.order()));
   sp.bind(last, 1);
   long long seq = 0, pos = 0, prev_pos = 0;
   if (last.row()) {
@@ -400,7 +409,7 @@ Status SqliteStore::drop_last_event(const std::string& run_id) {
   std::string chain = prev.row() ? prev.text(0) : "";
   Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, last_pos = ? WHERE id = ?");
   up.bind(1, seq - 1).bind(2, chain).bind(4, run_id);
-  if (prev_pos > 0) up.bind(3, prev_pos);
+  up.bind(3, prev_pos > 0 ? prev_pos : pos);  // no event left: a span holding none of its rows
   up.step();
   return commit();
 }
@@ -417,14 +426,12 @@ Status SqliteStore::append_next(const std::string& run_id, Event e) {
   long long last = cur.i64(0);
   std::string chain = cur.text(1), new_chain;
   e.seq = last + 1;
-  long long p0 = 0, p1 = 0;
-  if (auto s = insert_events(run_id, {e}, last, chain, &new_chain, &p0, &p1); !s.ok()) {
+  if (auto s = insert_events(run_id, {e}, last, chain, &new_chain); !s.ok()) {
     exec("ROLLBACK");
     return s;
   }
-  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ?, first_pos = COALESCE(first_pos, ?), last_pos = ? "
-               "WHERE id = ?");
-  up.bind(1, e.seq).bind(2, new_chain).bind(3, p0).bind(4, p1).bind(5, run_id);
+  Stmt up(db_, "UPDATE runs SET last_seq = ?, last_chain = ? WHERE id = ?");
+  up.bind(1, e.seq).bind(2, new_chain).bind(3, run_id);
   up.step();
   return commit();
 }

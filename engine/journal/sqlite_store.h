@@ -51,7 +51,7 @@ class SqliteStore : public Store {
   Status commit();
   Status fault(const char* where);
   Status insert_events(const std::string& run_id, const std::vector<Event>& events, long long expect_seq,
-                       std::string chain, std::string* last_chain, long long* first_pos, long long* last_pos);
+                       std::string chain, std::string* last_chain);
 
   /// Where a run's events are: rows first_pos..last_pos of `events` (append order; other
   /// runs' events may be interleaved there, hence the run_id test too) — or, for a run
@@ -61,6 +61,8 @@ class SqliteStore : public Store {
     bool ranged = false;
     long long first = 0, last = 0;
     const char* where() const { return ranged ? "pos BETWEEN ? AND ? AND run_id = ?" : "run_id = ?"; }
+    /// Within a span pos rises with seq (no sort needed); otherwise by seq.
+    const char* order() const { return ranged ? "pos" : "seq"; }
     /// Binds where()'s parameters from index `i`; returns the next index.
     template <typename S>
     int bind(S& s, int i) const {

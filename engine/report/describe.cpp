@@ -88,8 +88,9 @@ std::string Console::describe(const journal::Event& e) {
     return fmt::format("↻ {} retrying in {} (attempt {})", e.step, ms_text(d["delay_ms"]), s("next_attempt"));
   if (t == ev::kStepOverBudget) return fmt::format("⚠ {} is over its budget of {}", e.step, ms_text(d["budget_ms"]));
   if (t == ev::kStepSkipped) return fmt::format("⤼ {} skipped: {}", e.step, s("reason"));
-  if (t == ev::kCheckPassed) return fmt::format("  ✔ gate '{}' passed", s("check"));
-  if (t == ev::kCheckFailed) return fmt::format("  ✖ gate '{}' failed: {}", s("check"), s("error"));
+  const char* kind = d.value("until", false) ? "wait condition" : "gate";
+  if (t == ev::kCheckPassed) return fmt::format("  ✔ {} '{}' passed", kind, s("check"));
+  if (t == ev::kCheckFailed) return fmt::format("  ✖ {} '{}' failed: {}", kind, s("check"), s("error"));
   if (t == ev::kCheckSkipped) return fmt::format("  ⤼ gate '{}' skipped (mutates)", s("check"));
   if (t == ev::kTransition) return fmt::format("→ {} → {} ({})", s("from"), s("to"), s("via"));
   if (t == ev::kApprovalRequested) {

@@ -138,7 +138,8 @@ void apply(Report& r, std::map<std::string, size_t>& index, const journal::Event
     s.spans.push_back({e.t, e.t + delay, "retry-wait", true});
   } else if (t == ev::kStepOverBudget) {
     step_of(r, index, e).over_budget = true;
-  } else if (t == ev::kCheckPassed || t == ev::kCheckFailed) {
+  } else if ((t == ev::kCheckPassed || t == ev::kCheckFailed) && !d.value("until", false)) {
+    // A verify gate (a `wait.until` condition is no gate: its step's outcome tells it).
     auto& s = step_of(r, index, e);
     bool ok = t == ev::kCheckPassed;
     s.gates.push_back({d.value("check", std::string("check")), ok});

@@ -20,7 +20,8 @@ namespace {
 // fleet step's cost besides ssh itself (tests/bench/fleet_bench.sh).
 constexpr const char* kBootstrap =
     "umask 077; "
-    "nl=$(printf \"\\nx\"); nl=${nl%x}; "
+    // A newline without a fork: a shell starts with IFS = space, tab, newline (POSIX).
+    "nl=${IFS#??}; [ ${#nl} -eq 1 ] || { nl=$(printf \"\\nx\"); nl=${nl%x}; }; "
     "short() { echo \"runbook: the command was cut short (connection lost?)\" >&2; exit 125; }; "
     "IFS=\" \" read -r m ns ni g || { echo \"runbook: no command received (connection lost?)\" >&2; exit 125; }; "
     "[ \"$m\" = RB2 ] || { echo \"runbook: unexpected input\" >&2; exit 125; }; "

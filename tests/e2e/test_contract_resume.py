@@ -65,6 +65,23 @@ def lines(path):
         return []
 
 
+def pause_at_approval(wd, *run_args, what="SIGINT at the approval pauses (exit 3)"):
+    """Starts `runbook run RUN_ARGS`, waits for its approval (no terminal: it waits), sends
+    SIGINT there and checks it paused (exit 3). Returns the run's id."""
+    run = popen(wd, "run", *run_args)
+    try:
+        run_id = json.loads(run.stdout.readline())["data"]["run"]
+        for line in run.stdout:
+            if json.loads(line)["type"] == "approval.requested":
+                break
+        run.send_signal(signal.SIGINT)
+        rb.eq(run.wait(timeout=20), 3, what)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    return run_id
+
+
 def timeline(wd, run_id):
     p = rb.run(["--json", "--store", wd.store, "timeline", run_id], cwd=wd.path)
     return [json.loads(l) for l in p.out.splitlines() if l.strip()]
@@ -74,18 +91,7 @@ def interrupted_abort_stays_aborted():
     with rb.Workdir() as wd:
         log = os.path.join(wd.path, "log")
         path = wd.file("r.yaml", RUNBOOK.format(log=log))
-        run = popen(wd, "run", path)
-        try:
-            first = json.loads(run.stdout.readline())
-            run_id = first["data"]["run"]
-            for line in run.stdout:  # the approval waits (no terminal): pause it there
-                if json.loads(line)["type"] == "approval.requested":
-                    break
-            run.send_signal(signal.SIGINT)
-            rb.eq(run.wait(timeout=20), 3, "SIGINT at the approval pauses (exit 3)")
-        finally:
-            if run.poll() is None:
-                run.kill()
+        run_id = pause_at_approval(wd, path)
         ab = popen(wd, "abort", run_id)
         try:
             rb.check(wait_for(lambda: "undo-b-start" in lines(log)), f"the abort starts b's rollback: {lines(log)}")
@@ -203,17 +209,7 @@ steps:
 def starter_cannot_answer_after_resume():
     with rb.Workdir() as wd:
         path = wd.file("r.yaml", SECOND)
-        run = popen(wd, "run", path, "--operator", "alice")
-        try:
-            run_id = json.loads(run.stdout.readline())["data"]["run"]
-            for line in run.stdout:
-                if json.loads(line)["type"] == "approval.requested":
-                    break
-            run.send_signal(signal.SIGINT)
-            rb.eq(run.wait(timeout=20), 3, "paused at the approval")
-        finally:
-            if run.poll() is None:
-                run.kill()
+        run_id = pause_at_approval(wd, path, "--operator", "alice", what="paused at the approval")
         res = rb.run(["--json", "--store", wd.store, "resume", run_id, "--operator", "bob", "--answer", "ok=yes@ALICE"],
                      cwd=wd.path, timeout=60)
         evs = timeline(wd, run_id)
